@@ -1,0 +1,111 @@
+package io.shoalfs.client;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import io.shoalfs.common.net.GrpcServers;
+import io.shoalfs.common.net.HostPort;
+import io.shoalfs.proto.meta.ChunkRef;
+import io.shoalfs.proto.meta.LayoutReply;
+import io.shoalfs.proto.meta.StorageDaemon;
+import io.shoalfs.proto.meta.StorageGroup;
+import io.shoalfs.proto.storage.*;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Reads and writes chunk data on storage daemons. Resolves a chunk's group to daemon addresses through the
+ * metadata service's layout, refreshed when a group is unknown.
+ *
+ * <p>A group has one member until storage pipelines (Ratis groups of daemons) arrive; the client then talks
+ * to the group's leader and the group replicates. Either way the client never copies data to several daemons
+ * itself.
+ */
+public final class StorageClient implements AutoCloseable {
+  private static final long CALL_TIMEOUT_SECONDS = 30;
+
+  private final MetaClient meta;
+  private final Map<String, List<StorageDaemon>> groups = new ConcurrentHashMap<>();
+  private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+  private volatile int chunkSize;
+
+  public StorageClient(MetaClient meta) {
+    this.meta = meta;
+  }
+
+  /** Chunk size of the cluster (bytes); fetched with the layout. */
+  public int chunkSize() throws MetaException {
+    if (chunkSize == 0) {
+      refreshLayout();
+    }
+    return chunkSize;
+  }
+
+  public void refreshLayout() throws MetaException {
+    LayoutReply layout = meta.getLayout();
+    for (StorageGroup g : layout.getGroupsList()) {
+      groups.put(g.getGroupId(), List.copyOf(g.getMembersList()));
+    }
+    chunkSize = layout.getChunkSize();
+  }
+
+  public void write(ChunkRef chunk, int offset, ByteString data, boolean sync) throws IOException {
+    WriteChunkRequest req = WriteChunkRequest.newBuilder()
+        .setChunkId(chunk.getChunkId()).setOffset(offset).setData(data).setSync(sync).build();
+    try {
+      stub(chunk).writeChunk(req);
+    } catch (StatusRuntimeException e) {
+      throw new IOException("write of chunk " + chunk.getChunkId() + " failed: " + e.getStatus(), e);
+    }
+  }
+
+  public ByteString read(ChunkRef chunk, int offset, int length) throws IOException {
+    ReadChunkRequest req = ReadChunkRequest.newBuilder()
+        .setChunkId(chunk.getChunkId()).setOffset(offset).setLength(length).build();
+    try {
+      return stub(chunk).readChunk(req).getData();
+    } catch (StatusRuntimeException e) {
+      throw new IOException("read of chunk " + chunk.getChunkId() + " failed: " + e.getStatus(), e);
+    }
+  }
+
+  public void truncate(ChunkRef chunk, int length) throws IOException {
+    try {
+      stub(chunk).truncateChunk(
+          TruncateChunkRequest.newBuilder().setChunkId(chunk.getChunkId()).setLength(length).build());
+    } catch (StatusRuntimeException e) {
+      throw new IOException("truncate of chunk " + chunk.getChunkId() + " failed: " + e.getStatus(), e);
+    }
+  }
+
+  private StorageServiceGrpc.StorageServiceBlockingStub stub(ChunkRef chunk) throws IOException {
+    List<StorageDaemon> members = groups.get(chunk.getGroupId());
+    if (members == null) {
+      try {
+        refreshLayout();
+      } catch (MetaException e) {
+        throw new IOException("cannot resolve storage group " + chunk.getGroupId() + ": " + e.getMessage(), e);
+      }
+      members = groups.get(chunk.getGroupId());
+      if (members == null || members.isEmpty()) {
+        throw new IOException("storage group " + chunk.getGroupId() + " has no daemons");
+      }
+    }
+    String address = members.get(0).getAddress();
+    ManagedChannel ch = channels.computeIfAbsent(address, a -> {
+      HostPort hp = HostPort.parse(a);
+      return NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext()
+          .maxInboundMessageSize(GrpcServers.MAX_MESSAGE_BYTES).build();
+    });
+    return StorageServiceGrpc.newBlockingStub(ch).withDeadlineAfter(CALL_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+  }
+
+  @Override
+  public void close() {
+    channels.values().forEach(ManagedChannel::shutdownNow);
+  }
+}
