@@ -1,0 +1,96 @@
+package io.shoalfs.cli.local;
+
+import io.shoalfs.common.cli.UserError;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/** Checks that must pass before {@code shoal local} starts anything, each failing with a one-line reason. */
+public final class Preflight {
+  /** Environment variable naming libfuse.so.2 explicitly (for installs outside the usual library dirs). */
+  public static final String LIBFUSE_ENV = "SHOAL_LIBFUSE";
+
+  private static final List<String> LIB_DIRS = List.of(
+      "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
+      "/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib");
+
+  private Preflight() {}
+
+  /** Returns the libfuse.so.2 that FUSE mounts will load. */
+  public static Path libfuse(Map<String, String> env) {
+    String override = env.get(LIBFUSE_ENV);
+    if (override != null && !override.isBlank()) {
+      Path p = Path.of(override);
+      if (!Files.isReadable(p)) {
+        throw new UserError("libfuse2 not found at " + p + " (from " + LIBFUSE_ENV
+            + "): install libfuse2 (apt-get install libfuse2) or fix the path");
+      }
+      return p;
+    }
+    for (String dir : LIB_DIRS) {
+      Path p = Path.of(dir, "libfuse.so.2");
+      if (Files.isReadable(p)) {
+        return p;
+      }
+    }
+    throw new UserError("libfuse2 is not installed (no libfuse.so.2 found): install it with apt-get install libfuse2");
+  }
+
+  public static void devFuse() {
+    if (!Files.exists(Path.of("/dev/fuse"))) {
+      throw new UserError("/dev/fuse is missing: load the fuse kernel module (modprobe fuse) or, in a container, "
+          + "pass the device (--device /dev/fuse)");
+    }
+  }
+
+  /**
+   * The mount point must be an existing, empty directory that is not a mount already. When {@code create} is set
+   * (the default mount point under --dir), a missing directory is created.
+   */
+  public static void mountPoint(Path mount, boolean create) {
+    if (isMounted(mount)) {
+      throw new UserError("mount point " + mount + " is already a mount point (a dead mount? try: umount -l "
+          + mount + ")");
+    }
+    if (!Files.exists(mount)) {
+      if (!create) {
+        throw new UserError("mount point " + mount + " does not exist: create an empty directory first");
+      }
+      try {
+        Files.createDirectories(mount);
+      } catch (IOException e) {
+        throw new UserError("cannot create mount point " + mount + ": " + e.getMessage());
+      }
+      return;
+    }
+    if (!Files.isDirectory(mount)) {
+      throw new UserError("mount point " + mount + " is not a directory");
+    }
+    try (Stream<Path> entries = Files.list(mount)) {
+      if (entries.findAny().isPresent()) {
+        throw new UserError("mount point " + mount + " is not empty");
+      }
+    } catch (IOException e) {
+      throw new UserError("cannot read mount point " + mount + ": " + e.getMessage());
+    }
+  }
+
+  /** True if {@code path} is listed as a mount point in /proc/self/mountinfo. */
+  public static boolean isMounted(Path path) {
+    String target = path.toAbsolutePath().normalize().toString();
+    try (Stream<String> lines = Files.lines(Path.of("/proc/self/mountinfo"))) {
+      return lines.map(l -> l.split(" ")).filter(f -> f.length > 4)
+          .anyMatch(f -> unescape(f[4]).equals(target));
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** mountinfo escapes space, tab, newline and backslash as octal. */
+  static String unescape(String s) {
+    return s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\");
+  }
+}
