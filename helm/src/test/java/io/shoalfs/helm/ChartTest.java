@@ -1,0 +1,389 @@
+package io.shoalfs.helm;
+
+import static io.shoalfs.helm.RenderedChart.NAMESPACE;
+import static io.shoalfs.helm.RenderedChart.container;
+import static io.shoalfs.helm.RenderedChart.containers;
+import static io.shoalfs.helm.RenderedChart.flagValue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.LintResult;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.storage.CSIDriver;
+import io.fabric8.kubernetes.api.model.storage.StorageClass;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import java.io.ByteArrayInputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The chart, checked through the real Helm engine: lint, then the default render and renders with changed
+ * values, parsed back into typed Kubernetes objects.
+ */
+@Timeout(120)
+class ChartTest {
+  private static final String META = "shoal-meta";
+  private static final String DRIVER = "csi.shoalfs.io";
+  private static final String KUBELET = "/var/lib/kubelet";
+
+  private static RenderedChart defaults;
+  private static Map<String, Object> values;
+
+  @BeforeAll
+  @SuppressWarnings("unchecked")
+  static void renderDefaults() throws Exception {
+    defaults = RenderedChart.render(Map.of());
+    // Kept for people reading a failure: the exact manifest the assertions ran against.
+    Files.createDirectories(Path.of("target"));
+    Files.writeString(Path.of("target", "rendered-defaults.yaml"), defaults.yaml);
+    String valuesYaml = Files.readString(RenderedChart.chartDir().resolve("values.yaml"));
+    values = new KubernetesSerialization().unmarshal(valuesYaml, Map.class);
+  }
+
+  @Test
+  void lintPassesInStrictMode() {
+    LintResult result = new Helm(RenderedChart.chartDir()).lint().strict().call();
+    assertFalse(result.isFailed(), () -> "helm lint --strict failed: " + result.getMessages());
+    assertTrue(result.getMessages().stream().noneMatch(m -> m.contains("[ERROR]") || m.contains("[WARNING]")),
+        () -> "lint reported: " + result.getMessages());
+  }
+
+  @Test
+  void defaultRenderHasEveryComponent() {
+    Set<String> kinds = defaults.objects.stream().map(HasMetadata::getKind).collect(Collectors.toCollection(TreeSet::new));
+    assertTrue(kinds.containsAll(List.of("Service", "StatefulSet", "DaemonSet", "Deployment", "CSIDriver",
+        "StorageClass", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Secret",
+        "PersistentVolumeClaim", "Job")), () -> "kinds rendered: " + kinds);
+    defaults.one(StatefulSet.class, META);
+    defaults.one(StatefulSet.class, "shoal-storage");
+    defaults.one(DaemonSet.class, "shoal-csi-node");
+    defaults.one(Deployment.class, "shoal-csi-controller");
+    for (HasMetadata o : defaults.objects) {
+      if (!(o instanceof CSIDriver || o instanceof StorageClass || o.getKind().startsWith("Cluster"))) {
+        assertEquals(NAMESPACE, o.getMetadata().getNamespace(), () -> o.getKind() + "/" + o.getMetadata().getName());
+      }
+    }
+  }
+
+  @Test
+  void metadataStatefulSetPeersAreTheHeadlessServicePodNames() {
+    StatefulSet sts = defaults.one(StatefulSet.class, META);
+    assertEquals(3, sts.getSpec().getReplicas());
+    assertEquals("Parallel", sts.getSpec().getPodManagementPolicy());
+    Service headless = defaults.one(Service.class, sts.getSpec().getServiceName());
+    assertEquals("None", headless.getSpec().getClusterIP());
+    assertTrue(headless.getSpec().getPublishNotReadyAddresses());
+    assertEquals(sts.getSpec().getSelector().getMatchLabels(), headless.getSpec().getSelector());
+    assertEquals(Map.of("raft", 9860, "client", 9861), ports(headless.getSpec().getPorts()));
+
+    List<String> command = container(sts.getSpec().getTemplate().getSpec(), "meta").getArgs();
+    assertEquals(List.of("shoal", "meta", "--id", "$(POD_NAME)"), command.subList(0, 4));
+    assertEquals("/data", flagValue(command, "--dir"));
+    assertEquals(List.of("data"), sts.getSpec().getVolumeClaimTemplates().stream().map(p -> p.getMetadata().getName()).toList());
+    assertTrue(container(sts.getSpec().getTemplate().getSpec(), "meta").getVolumeMounts().stream()
+        .anyMatch(m -> m.getName().equals("data") && m.getMountPath().equals("/data")));
+
+    Map<String, String> peers = peers(flagValue(command, "--peers"));
+    assertEquals(3, peers.size(), peers::toString);
+    List<String> expectedIds = List.of(META + "-0", META + "-1", META + "-2");
+    assertEquals(expectedIds, List.copyOf(peers.keySet()), "ids are the pod names that --id $(POD_NAME) gives");
+    for (String id : expectedIds) {
+      assertEquals(id + "." + headless.getMetadata().getName() + "." + NAMESPACE + ".svc.cluster.local:9860", peers.get(id));
+    }
+    assertPodNameEnv(container(sts.getSpec().getTemplate().getSpec(), "meta"));
+  }
+
+  @Test
+  void everyClientGetsTheSameMetaAddressList() {
+    String expected = String.join(",", peers(metaPeers(defaults)).values());
+    StatefulSet storage = defaults.one(StatefulSet.class, "shoal-storage");
+    List<String> storageCmd = container(storage.getSpec().getTemplate().getSpec(), "storage").getArgs();
+    assertEquals(List.of("shoal", "storage", "--id", "$(POD_NAME)"), storageCmd.subList(0, 4));
+    assertEquals(expected, flagValue(storageCmd, "--meta"));
+    assertEquals("/data", flagValue(storageCmd, "--dir"));
+    assertEquals("$(POD_IP):9870", flagValue(storageCmd, "--listen"));
+    assertEquals(3, storage.getSpec().getReplicas());
+
+    List<String> nodeCmd = container(defaults.one(DaemonSet.class, "shoal-csi-node").getSpec().getTemplate().getSpec(), "csi-node").getArgs();
+    assertEquals(expected, flagValue(nodeCmd, "--meta"));
+    List<String> controllerCmd = container(defaults.one(Deployment.class, "shoal-csi-controller").getSpec().getTemplate().getSpec(), "csi-controller").getArgs();
+    assertEquals(expected, flagValue(controllerCmd, "--meta"));
+    assertTrue(controllerCmd.contains("--controller") && !controllerCmd.contains("--node"), controllerCmd::toString);
+    assertEquals("unix:///csi/csi.sock", flagValue(controllerCmd, "--endpoint"));
+  }
+
+  @Test
+  void nodePluginIsPrivilegedWithBidirectionalKubeletMount() {
+    DaemonSet ds = defaults.one(DaemonSet.class, "shoal-csi-node");
+    PodSpec pod = ds.getSpec().getTemplate().getSpec();
+    Container plugin = container(pod, "csi-node");
+    assertTrue(plugin.getSecurityContext().getPrivileged(), "node plugin must be privileged to mount");
+
+    List<String> command = plugin.getArgs();
+    assertEquals(List.of("shoal", "csi"), command.subList(0, 2));
+    assertEquals("unix:///csi/csi.sock", flagValue(command, "--endpoint"));
+    assertEquals("$(NODE_NAME)", flagValue(command, "--node-id"));
+    assertTrue(command.contains("--node") && !command.contains("--controller"), command::toString);
+    EnvVar nodeName = plugin.getEnv().stream().filter(e -> e.getName().equals("NODE_NAME")).findFirst().orElseThrow();
+    assertEquals("spec.nodeName", nodeName.getValueFrom().getFieldRef().getFieldPath());
+
+    VolumeMount kubelet = mount(plugin, KUBELET);
+    assertEquals("Bidirectional", kubelet.getMountPropagation());
+    assertHostPath(pod, kubelet.getName(), KUBELET, "Directory");
+    assertHostPath(pod, mount(plugin, "/csi").getName(), KUBELET + "/plugins/" + DRIVER, "DirectoryOrCreate");
+    assertHostPath(pod, mount(plugin, "/dev/fuse").getName(), "/dev/fuse", "CharDevice");
+
+    Container registrar = container(pod, "node-driver-registrar");
+    assertTrue(registrar.getArgs().contains("--kubelet-registration-path=" + KUBELET + "/plugins/" + DRIVER + "/csi.sock"),
+        registrar.getArgs()::toString);
+    assertHostPath(pod, mount(registrar, "/registration").getName(), KUBELET + "/plugins_registry", "Directory");
+    assertEquals(mount(plugin, "/csi").getName(), mount(registrar, "/csi").getName(), "registrar must see the plugin's socket");
+    Container probe = container(pod, "liveness-probe");
+    assertTrue(probe.getArgs().contains("--csi-address=/csi/csi.sock"), probe.getArgs()::toString);
+  }
+
+  @Test
+  void csiDriverAndStorageClassAgree() {
+    CSIDriver driver = defaults.one(CSIDriver.class, DRIVER);
+    assertFalse(driver.getSpec().getAttachRequired());
+    assertFalse(driver.getSpec().getPodInfoOnMount());
+    assertEquals(List.of("Persistent", "Ephemeral"), driver.getSpec().getVolumeLifecycleModes());
+    assertEquals("File", driver.getSpec().getFsGroupPolicy());
+
+    StorageClass sc = defaults.one(StorageClass.class, "shoal");
+    assertEquals(driver.getMetadata().getName(), sc.getProvisioner());
+    assertTrue(sc.getAllowVolumeExpansion());
+    assertEquals("2", sc.getParameters().get("replication"));
+    assertEquals("Delete", sc.getReclaimPolicy());
+  }
+
+  @Test
+  void everyContainerRunsTheShoalImageOrAPinnedSidecar() {
+    Set<String> sidecars = pinnedSidecars();
+    assertEquals(5, sidecars.size(), sidecars::toString);
+    for (String image : sidecars) {
+      assertTrue(image.matches("registry\\.k8s\\.io/sig-storage/[a-z-]+:v\\d+\\.\\d+\\.\\d+"), "sidecar not pinned: " + image);
+    }
+    assertImages(defaults, "ghcr.io/shoalfs/shoal:0.1.0", sidecars);
+
+    RenderedChart custom = RenderedChart.render(Map.of("image.repository", "registry.example/shoal", "image.tag", "9.9.9"));
+    assertImages(custom, "registry.example/shoal:9.9.9", sidecars);
+  }
+
+  @Test
+  void replicaCountDrivesPeersAndEveryAddressList() {
+    RenderedChart five = RenderedChart.render(Map.of("metadata.replicas", 5, "metadata.ports.raft", 7000));
+    StatefulSet sts = five.one(StatefulSet.class, META);
+    assertEquals(5, sts.getSpec().getReplicas());
+    Map<String, String> peers = peers(metaPeers(five));
+    assertEquals(5, peers.size());
+    assertEquals(META + "-4." + META + "." + NAMESPACE + ".svc.cluster.local:7000", peers.get(META + "-4"));
+    assertEquals(Map.of("raft", 7000, "client", 7001), ports(five.one(Service.class, META).getSpec().getPorts()));
+    List<String> storageCmd = container(five.one(StatefulSet.class, "shoal-storage").getSpec().getTemplate().getSpec(), "storage").getArgs();
+    assertEquals(String.join(",", peers.values()), flagValue(storageCmd, "--meta"));
+  }
+
+  @Test
+  void badValuesFailTheRenderWithAReason() {
+    Exception even = assertThrows(Exception.class, () -> RenderedChart.renderYaml(Map.of("metadata.replicas", 4)));
+    assertTrue(even.getMessage().contains("metadata.replicas must be odd"), even::getMessage);
+    Exception repl = assertThrows(Exception.class, () -> RenderedChart.renderYaml(Map.of("replication", 4)));
+    assertTrue(repl.getMessage().contains("cannot exceed storage.replicas"), repl::getMessage);
+  }
+
+  @Test
+  void tlsIsOnByDefaultWithCertificatesFromOneGeneratedCa() throws Exception {
+    Map<String, String> expected = Map.of("meta", "shoal-metadata-tls", "storage", "shoal-storage-tls",
+        "csi-node", "shoal-csi-tls", "csi-controller", "shoal-csi-tls");
+    Map<String, PodSpec> pods = defaults.podSpecs();
+    for (Map.Entry<String, String> e : expected.entrySet()) {
+      PodSpec pod = pods.entrySet().stream().filter(p -> p.getKey().endsWith("shoal-" + e.getKey())).findFirst().orElseThrow().getValue();
+      Volume tls = pod.getVolumes().stream().filter(v -> v.getName().equals("tls")).findFirst().orElseThrow();
+      assertEquals(e.getValue(), tls.getSecret().getSecretName(), e.getKey());
+      Container main = pod.getContainers().getFirst();
+      assertEquals("/etc/shoal/tls", mount(main, "/etc/shoal/tls").getMountPath());
+      assertEquals("true", env(main, "SHOAL_TLS_ENABLED"));
+    }
+
+    CertificateFactory x509 = CertificateFactory.getInstance("X.509");
+    X509Certificate ca = null;
+    for (String name : new TreeSet<>(expected.values())) {
+      Secret secret = defaults.one(Secret.class, name);
+      assertEquals("kubernetes.io/tls", secret.getType());
+      assertEquals("pre-install", secret.getMetadata().getAnnotations().get(RenderedChart.HOOK), "made once, at install");
+      X509Certificate secretCa = cert(x509, secret.getData().get("ca.crt"));
+      X509Certificate leaf = cert(x509, secret.getData().get("tls.crt"));
+      assertTrue(secret.getData().get("tls.key").length() > 100, name);
+      if (ca == null) {
+        ca = secretCa;
+      }
+      assertEquals(ca, secretCa, "all components must trust the same CA");
+      leaf.verify(ca.getPublicKey());
+    }
+    X509Certificate meta = cert(x509, defaults.one(Secret.class, "shoal-metadata-tls").getData().get("tls.crt"));
+    List<String> sans = new ArrayList<>();
+    for (List<?> san : meta.getSubjectAlternativeNames()) {
+      sans.add(String.valueOf(san.get(1)));
+    }
+    assertTrue(sans.contains("*." + META + "." + NAMESPACE + ".svc.cluster.local"), sans::toString);
+
+    RenderedChart plain = RenderedChart.render(Map.of("tls.enabled", false));
+    assertTrue(plain.all(Secret.class).isEmpty());
+    for (PodSpec pod : plain.podSpecs().values()) {
+      assertTrue(pod.getVolumes().stream().noneMatch(v -> v.getName().equals("tls")));
+    }
+    Container meta0 = plain.one(StatefulSet.class, META).getSpec().getTemplate().getSpec().getContainers().getFirst();
+    assertEquals("false", env(meta0, "SHOAL_TLS_ENABLED"));
+  }
+
+  @Test
+  void controllerSidecarsFollowTheirSwitches() {
+    assertEquals(List.of("csi-controller", "csi-provisioner", "liveness-probe"), controllerContainers(defaults));
+    RenderedChart all = RenderedChart.render(Map.of("csi.controller.snapshotter.enabled", true, "csi.controller.resizer.enabled", true));
+    assertEquals(List.of("csi-controller", "csi-provisioner", "csi-snapshotter", "csi-resizer", "liveness-probe"), controllerContainers(all));
+    assertTrue(all.yaml.contains("volumesnapshotcontents/status"), "snapshotter RBAC missing");
+    assertTrue(all.yaml.contains("persistentvolumeclaims/status"), "resizer RBAC missing");
+    assertFalse(defaults.yaml.contains("volumesnapshotcontents/status"), "snapshotter RBAC without the snapshotter");
+  }
+
+  @Test
+  void helmTestRunsFioFromSeveralPodsOnOneRwxVolume() {
+    PersistentVolumeClaim pvc = defaults.one(PersistentVolumeClaim.class, "shoal-test-rwx");
+    assertEquals(List.of("ReadWriteMany"), pvc.getSpec().getAccessModes());
+    assertEquals("shoal", pvc.getSpec().getStorageClassName());
+    assertEquals("test", pvc.getMetadata().getAnnotations().get(RenderedChart.HOOK));
+
+    Job job = defaults.one(Job.class, "shoal-test-fio");
+    assertEquals("test", job.getMetadata().getAnnotations().get(RenderedChart.HOOK));
+    assertTrue(Integer.parseInt(pvc.getMetadata().getAnnotations().get("helm.sh/hook-weight"))
+        < Integer.parseInt(job.getMetadata().getAnnotations().get("helm.sh/hook-weight")), "PVC must exist before the Job");
+    assertEquals(3, job.getSpec().getCompletions());
+    assertEquals(3, job.getSpec().getParallelism());
+    PodSpec pod = job.getSpec().getTemplate().getSpec();
+    assertEquals(pvc.getMetadata().getName(), pod.getVolumes().getFirst().getPersistentVolumeClaim().getClaimName());
+    String script = String.join("\n", pod.getContainers().getFirst().getArgs());
+    assertTrue(script.contains("fio ") && script.contains("--verify_only"), script);
+
+    Job five = RenderedChart.render(Map.of("tests.pods", 5)).one(Job.class, "shoal-test-fio");
+    assertEquals(5, five.getSpec().getCompletions());
+    assertTrue(RenderedChart.render(Map.of("tests.enabled", false)).all(Job.class).isEmpty());
+  }
+
+  // ---- helpers
+
+  private static String metaPeers(RenderedChart chart) {
+    return flagValue(container(chart.one(StatefulSet.class, META).getSpec().getTemplate().getSpec(), "meta").getArgs(), "--peers");
+  }
+
+  /** Parses ID=HOST:PORT,... keeping order. */
+  private static Map<String, String> peers(String list) {
+    Map<String, String> peers = new LinkedHashMap<>();
+    for (String entry : list.split(",")) {
+      String[] kv = entry.split("=", 2);
+      assertEquals(2, kv.length, entry);
+      assertNotNull(kv[1]);
+      assertEquals(null, peers.put(kv[0], kv[1]), "duplicate id " + kv[0]);
+    }
+    return peers;
+  }
+
+  private static Map<String, Integer> ports(List<ServicePort> ports) {
+    return ports.stream().collect(Collectors.toMap(ServicePort::getName, ServicePort::getPort));
+  }
+
+  private static VolumeMount mount(Container c, String path) {
+    return c.getVolumeMounts().stream().filter(m -> m.getMountPath().equals(path)).findFirst()
+        .orElseThrow(() -> new AssertionError(c.getName() + " does not mount " + path));
+  }
+
+  private static void assertHostPath(PodSpec pod, String volume, String path, String type) {
+    Volume v = pod.getVolumes().stream().filter(x -> x.getName().equals(volume)).findFirst().orElseThrow();
+    assertNotNull(v.getHostPath(), volume + " is not a hostPath");
+    assertEquals(path, v.getHostPath().getPath());
+    assertEquals(type, v.getHostPath().getType());
+  }
+
+  private static void assertPodNameEnv(Container c) {
+    EnvVar podName = c.getEnv().stream().filter(e -> e.getName().equals("POD_NAME")).findFirst().orElseThrow();
+    assertEquals("metadata.name", podName.getValueFrom().getFieldRef().getFieldPath());
+  }
+
+  private static String env(Container c, String name) {
+    return c.getEnv().stream().filter(e -> e.getName().equals(name)).findFirst().orElseThrow().getValue();
+  }
+
+  private static void assertImages(RenderedChart chart, String shoalImage, Set<String> sidecars) {
+    int shoalContainers = 0;
+    for (Map.Entry<String, PodSpec> pod : chart.podSpecs().entrySet()) {
+      for (Container c : containers(pod.getValue()).toList()) {
+        String where = pod.getKey() + " container " + c.getName();
+        if (c.getImage().equals(shoalImage)) {
+          shoalContainers++;
+          // Overriding the entrypoint would drop tini (signal forwarding, reaping the FUSE processes).
+          assertTrue(c.getCommand() == null || c.getCommand().isEmpty(), where + " overrides the image's entrypoint");
+        } else {
+          assertTrue(sidecars.contains(c.getImage()), where + " runs unexpected image " + c.getImage());
+        }
+      }
+    }
+    // meta, storage, csi-node, csi-controller, the helm test's fio pod
+    assertEquals(5, shoalContainers);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Set<String> pinnedSidecars() {
+    Map<String, Object> csi = (Map<String, Object>) values.get("csi");
+    Map<String, Object> sidecars = (Map<String, Object>) csi.get("sidecars");
+    Set<String> images = new TreeSet<>();
+    for (Object v : sidecars.values()) {
+      if (v instanceof Map<?, ?> m && m.get("image") != null) {
+        images.add((String) m.get("image"));
+      }
+    }
+    return images;
+  }
+
+  private static List<String> controllerContainers(RenderedChart chart) {
+    return chart.one(Deployment.class, "shoal-csi-controller").getSpec().getTemplate().getSpec().getContainers()
+        .stream().map(Container::getName).toList();
+  }
+
+  private static X509Certificate cert(CertificateFactory x509, String base64Pem) throws Exception {
+    assertNotNull(base64Pem);
+    byte[] pem = Base64.getDecoder().decode(base64Pem);
+    Collection<? extends java.security.cert.Certificate> certs = x509.generateCertificates(new ByteArrayInputStream(pem));
+    assertEquals(1, certs.size());
+    return (X509Certificate) certs.iterator().next();
+  }
+}
