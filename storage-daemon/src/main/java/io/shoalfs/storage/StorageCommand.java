@@ -6,7 +6,6 @@ import io.shoalfs.common.net.HostPort;
 import io.shoalfs.common.net.MetaAddresses;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -85,23 +84,18 @@ public final class StorageCommand implements Callable<Integer> {
   }
 
   private long capacityBytes() {
-    if (capacity != null) {
-      long bytes = parse("--capacity", () -> Sizes.parse(capacity));
-      if (bytes <= 0) {
-        throw new UserError("--capacity must be positive");
+    if (capacity == null) {
+      try {
+        return StorageServer.freeSpace(dir);
+      } catch (IOException e) {
+        throw new UserError("--dir " + dir + ": " + e.getMessage());
       }
-      return bytes;
     }
-    try {
-      Files.createDirectories(dir);
-      long free = Files.getFileStore(dir).getUsableSpace();
-      if (free <= 0) {
-        throw new UserError("--dir " + dir + ": its filesystem has no free space; give --capacity");
-      }
-      return free;
-    } catch (IOException e) {
-      throw new UserError("--dir " + dir + ": " + e.getMessage());
+    long bytes = parse("--capacity", () -> Sizes.parse(capacity));
+    if (bytes <= 0) {
+      throw new UserError("--capacity must be positive");
     }
+    return bytes;
   }
 
   private interface Parse<T> {

@@ -10,6 +10,7 @@ import io.shoalfs.proto.meta.StorageDaemon;
 import io.shoalfs.storage.grpc.StorageGrpcService;
 import io.shoalfs.storage.store.ChunkStore;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -42,6 +43,7 @@ public final class StorageServer implements AutoCloseable {
    * @param metaAddrs ADDRS: the metadata replicas' Raft addresses, as users type them
    * @param listen where the storage API listens; also the address registered for clients, so it must be one
    *     they can reach (not 0.0.0.0)
+   * @param capacityBytes bytes of chunk data to accept; 0 = the free space of {@code dir}'s filesystem at start
    */
   public record Config(String id, String metaAddrs, Path dir, HostPort listen, long capacityBytes) {
     public Config {
@@ -50,8 +52,8 @@ public final class StorageServer implements AutoCloseable {
       if (id == null || id.isBlank()) {
         throw new IllegalArgumentException("storage daemon needs an id");
       }
-      if (capacityBytes <= 0) {
-        throw new IllegalArgumentException("capacity must be positive, got " + capacityBytes);
+      if (capacityBytes < 0) {
+        throw new IllegalArgumentException("capacity must not be negative, got " + capacityBytes);
       }
       MetaAddresses.clientAddresses(metaAddrs);
     }
@@ -77,6 +79,9 @@ public final class StorageServer implements AutoCloseable {
 
   /** Opens the store, starts serving, and begins registering; returns once the gRPC server listens. */
   public static StorageServer start(Config cfg) throws IOException {
+    if (cfg.capacityBytes() == 0) {
+      cfg = new Config(cfg.id(), cfg.metaAddrs(), cfg.dir(), cfg.listen(), freeSpace(cfg.dir()));
+    }
     ChunkStore store = ChunkStore.open(cfg.dir().resolve("db"), cfg.capacityBytes());
     Server grpc;
     try {
@@ -90,6 +95,16 @@ public final class StorageServer implements AutoCloseable {
     StorageServer server = new StorageServer(cfg, store, grpc);
     server.registrar.start();
     return server;
+  }
+
+  /** The default capacity: what the filesystem holding {@code dir} has free now (it does not follow later changes). */
+  public static long freeSpace(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    long free = Files.getFileStore(dir).getUsableSpace();
+    if (free <= 0) {
+      throw new IOException("the filesystem holding " + dir + " has no free space; give a capacity");
+    }
+    return free;
   }
 
   private void register() {

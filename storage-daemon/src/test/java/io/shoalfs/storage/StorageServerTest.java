@@ -110,7 +110,23 @@ class StorageServerTest {
     HostPort listen = new HostPort("127.0.0.1", 7000);
     assertThrows(IllegalArgumentException.class, () -> new StorageServer.Config(" ", "127.0.0.1:1", dir, listen, 1));
     assertThrows(IllegalArgumentException.class, () -> new StorageServer.Config("a", "", dir, listen, 1));
-    assertThrows(IllegalArgumentException.class, () -> new StorageServer.Config("a", "127.0.0.1:1", dir, listen, 0));
+    assertThrows(IllegalArgumentException.class, () -> new StorageServer.Config("a", "127.0.0.1:1", dir, listen, -1));
+  }
+
+  @Test
+  void zeroCapacityMeansTheFreeSpaceOfTheDirectory(@TempDir Path dir) throws Exception {
+    HostPort listen = new HostPort("127.0.0.1", Ports.freePort());
+    var cfg = new StorageServer.Config("s4", "127.0.0.1:" + Ports.freePortPair(), dir, listen, 0);
+    ManagedChannel channel = channel(listen);
+    try (StorageServer server = StorageServer.start(cfg)) {
+      long capacity = StorageServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+          .status(DaemonStatusRequest.getDefaultInstance()).getCapacityBytes();
+      long free = Files.getFileStore(dir).getUsableSpace();
+      // Free space moves while other builds run; it must be the filesystem's, not a made-up number.
+      assertTrue(capacity > 0 && Math.abs(capacity - free) < free / 10 + (64L << 20), capacity + " vs " + free);
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
   }
 
   /** The registration thread stops by itself within one bounded attempt after close. */

@@ -95,6 +95,9 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
     try {
       reply = call.run();
     } catch (StorageException e) {
+      if (e instanceof StorageException.CorruptBlock || e instanceof StorageException.StoreFailure) {
+        LOG.warn("{}", e.getMessage());
+      }
       out.onError(toStatus(e).asRuntimeException(trailers(e)));
       return;
     } catch (RuntimeException e) {
@@ -115,9 +118,6 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
       case StorageException.Unavailable u -> Status.UNAVAILABLE;
       case StorageException.StoreFailure f -> Status.INTERNAL;
     };
-    if (e instanceof StorageException.StoreFailure || e instanceof StorageException.CorruptBlock) {
-      LOG.warn("{}", e.getMessage());
-    }
     return status.withDescription(e.getMessage());
   }
 
