@@ -94,9 +94,10 @@ class StorageServerTest {
   @Test
   void portInUseFailsStartAndReleasesTheStore(@TempDir Path dir) throws Exception {
     HostPort listen = new HostPort("127.0.0.1", Ports.freePort());
-    StorageServer.Config cfg = new StorageServer.Config("s2", "127.0.0.1:" + Ports.freePortPair(), dir, listen, 1L << 30);
+    String meta = "127.0.0.1:" + Ports.freePortPair();
+    StorageServer.Config cfg = new StorageServer.Config("s2", meta, dir, listen, 1L << 30);
     try (StorageServer first = StorageServer.start(cfg)) {
-      StorageServer.Config clash = new StorageServer.Config("s3", cfg.metaAddrs(), dir.resolve("other"), listen, 1L << 30);
+      StorageServer.Config clash = new StorageServer.Config("s3", meta, dir.resolve("other"), listen, 1L << 30);
       assertThrows(java.io.IOException.class, () -> StorageServer.start(clash));
       // The failed start closed its store: the directory opens again at once.
       try (var reopened = io.shoalfs.storage.store.ChunkStore.open(dir.resolve("other").resolve("db"), 1)) {

@@ -72,7 +72,8 @@ class StorageGrpcServiceTest {
     }
   }
 
-  private static StorageServiceGrpc.StorageServiceBlockingStub deadline(StorageServiceGrpc.StorageServiceBlockingStub s) {
+  private static StorageServiceGrpc.StorageServiceBlockingStub deadline(
+      StorageServiceGrpc.StorageServiceBlockingStub s) {
     return s.withDeadlineAfter(20, TimeUnit.SECONDS);
   }
 
@@ -163,7 +164,8 @@ class StorageGrpcServiceTest {
         Arguments.of("read at uint32 max", (Consumer<StorageServiceGrpc.StorageServiceBlockingStub>)
             s -> read(s, 1, -1, 1)),
         Arguments.of("truncate past the chunk end", (Consumer<StorageServiceGrpc.StorageServiceBlockingStub>)
-            s -> deadline(s).truncateChunk(TruncateChunkRequest.newBuilder().setChunkId(1).setLength(CHUNK_SIZE + 1).build())),
+            s -> deadline(s).truncateChunk(
+                TruncateChunkRequest.newBuilder().setChunkId(1).setLength(CHUNK_SIZE + 1).build())),
         Arguments.of("truncate to uint32 max", (Consumer<StorageServiceGrpc.StorageServiceBlockingStub>)
             s -> deadline(s).truncateChunk(TruncateChunkRequest.newBuilder().setChunkId(1).setLength(-1).build())));
   }

@@ -164,7 +164,8 @@ class ChunkStoreTest {
   static Stream<Arguments> invalidRanges() {
     return Stream.of(
         Arguments.of("write past the end", (Op) s -> s.write(1, CHUNK_SIZE - 1, ByteBuffer.allocate(2), false)),
-        Arguments.of("write starting past the end", (Op) s -> s.write(1, CHUNK_SIZE + 1L, ByteBuffer.allocate(0), false)),
+        Arguments.of("write starting past the end",
+            (Op) s -> s.write(1, CHUNK_SIZE + 1L, ByteBuffer.allocate(0), false)),
         Arguments.of("write at a negative offset", (Op) s -> s.write(1, -1, ByteBuffer.allocate(1), false)),
         Arguments.of("write at a huge offset", (Op) s -> s.write(1, 0xFFFF_FFFFL, ByteBuffer.allocate(1), false)),
         Arguments.of("read past the end", (Op) s -> s.read(1, CHUNK_SIZE - 1, 2)),
@@ -230,7 +231,8 @@ class ChunkStoreTest {
     assertThrows(StorageException.CorruptBlock.class, () -> store.read(4, 0, 3 * BLOCK_SIZE));
     // Its neighbours still read.
     assertArrayEquals(Arrays.copyOfRange(data, 0, BLOCK_SIZE), store.read(4, 0, BLOCK_SIZE));
-    assertArrayEquals(Arrays.copyOfRange(data, 2 * BLOCK_SIZE, 3 * BLOCK_SIZE), store.read(4, 2L * BLOCK_SIZE, BLOCK_SIZE));
+    assertArrayEquals(Arrays.copyOfRange(data, 2 * BLOCK_SIZE, 3 * BLOCK_SIZE),
+        store.read(4, 2L * BLOCK_SIZE, BLOCK_SIZE));
     // Overwriting the whole block replaces the damage.
     byte[] fresh = pattern(BLOCK_SIZE, 11);
     write(4, BLOCK_SIZE, fresh);
