@@ -302,10 +302,15 @@ final class FuseAdapter extends FuseStubFS {
 
   @Override
   public int release(String path, FuseFileInfo fi) {
-    return call("release", path, () -> {
+    int rc = call("release", path, () -> {
       fs.release(fi.fh.get());
       return 0;
     });
+    if (rc < 0) {
+      // The kernel ignores release's result: this line is the only trace of writes that were not committed.
+      LOG.warn("release of {} could not commit its writes (errno {})", path, -rc);
+    }
+    return rc;
   }
 
   private int uid() {
