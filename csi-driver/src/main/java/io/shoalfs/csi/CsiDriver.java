@@ -57,14 +57,16 @@ public final class CsiDriver implements AutoCloseable {
     MetaClient meta = MetaClient.connect(cfg.metaAddrs());
     MetaProbe probe = new MetaProbe(cfg.metaAddrs());
     VolumeLocks locks = new VolumeLocks();
+    Volumes volumes = new Volumes(meta);
     List<BindableService> services = new ArrayList<>();
     services.add(new IdentityService(version(), cfg.controller(), probe::ready));
     if (cfg.controller()) {
-      services.add(new ControllerService(new Volumes(meta), locks));
+      services.add(new ControllerService(volumes, locks));
     }
     if (cfg.node()) {
-      NodeVolumes nodeVolumes = new NodeVolumes(new Mounter(), new MountProcesses(cfg.mountJava(), cfg.metaAddrs()),
-          new MountRecords(cfg.stateDir()), cfg.mountTimeout());
+      MountProcesses processes = new MountProcesses(cfg.mountJava(), cfg.metaAddrs());
+      NodeVolumes nodeVolumes = new NodeVolumes(volumes, new Mounter(), processes, new MountRecords(cfg.stateDir()),
+          cfg.mountTimeout());
       services.add(new NodeService(cfg.nodeId(), nodeVolumes, locks));
     }
     try {

@@ -21,8 +21,8 @@ public final class MountProcesses {
   private static final Logger LOG = LoggerFactory.getLogger(MountProcesses.class);
   public static final String MAIN_CLASS = "io.shoalfs.fuse.MountMain";
   /** JVM flags a mount process needs as much as the plugin does; agents, debuggers and the like are dropped. */
-  private static final List<String> INHERITED_FLAGS = List.of("--enable-native-access", "--sun-misc-unsafe-memory-access",
-      "--add-opens", "--add-exports", "--add-modules", "-Djava.library.path", "-Djnr.", "-Djna.", "-Xmx", "-Xms",
+  private static final List<String> INHERITED_FLAGS = List.of("--enable-native-access",
+      "--sun-misc-unsafe-memory-access", "--add-opens", "--add-exports", "--add-modules", "-Djava.library.path", "-Djnr.", "-Djna.", "-Xmx", "-Xms",
       "-Xss", "-XX:MaxDirectMemorySize");
   private static final List<String> TWO_TOKEN_FLAGS = List.of("--add-opens", "--add-exports", "--add-modules");
 

@@ -23,15 +23,19 @@ public final class NodeVolumes {
   /** Stacked mounts at one target (a retried publish racing an old one) are peeled off at most this often. */
   private static final int MAX_STACKED_UNMOUNTS = 8;
 
+  private final Volumes volumes;
   private final Mounter mounter;
   private final MountProcesses processes;
   private final MountRecords records;
   private final Duration readyTimeout;
 
   /**
+   * @param volumes to check that a volume exists before a mount process is started for it
    * @param readyTimeout how long a new mount may take to serve requests before staging fails
    */
-  public NodeVolumes(Mounter mounter, MountProcesses processes, MountRecords records, Duration readyTimeout) {
+  public NodeVolumes(Volumes volumes, Mounter mounter, MountProcesses processes, MountRecords records,
+      Duration readyTimeout) {
+    this.volumes = volumes;
     this.mounter = mounter;
     this.processes = processes;
     this.records = records;
@@ -64,6 +68,8 @@ public final class NodeVolumes {
     } else if (rec.isPresent()) {
       stopProcess(rec.get());
     }
+    // NOT_FOUND from the spec for a volume that does not exist, rather than a failed mount process.
+    volumes.get(volumeId);
     mount(volumeId, id, staging);
   }
 
