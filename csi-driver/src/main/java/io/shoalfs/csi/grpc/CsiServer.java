@@ -104,7 +104,17 @@ public final class CsiServer implements AutoCloseable {
       server.shutdownNow();
       Thread.currentThread().interrupt();
     }
-    executor.shutdownNow();
+    // Handlers may still be finishing a reply (adding listeners on the event loop) after the transports are
+    // gone: let them end before the event loops do.
+    executor.shutdown();
+    try {
+      if (!executor.awaitTermination(5, TimeUnit.SECONDS)) {
+        executor.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      executor.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
     try {
       Files.deleteIfExists(socket);
