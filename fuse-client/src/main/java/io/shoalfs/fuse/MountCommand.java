@@ -1,0 +1,96 @@
+package io.shoalfs.fuse;
+
+import io.shoalfs.common.cli.UserError;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
+
+/**
+ * {@code shoal mount}: one FUSE client in the foreground. Prints {@code ready: MOUNTPOINT} once the mount
+ * serves requests, then runs until SIGTERM or SIGINT (or until the mount is unmounted from outside), unmounts
+ * and exits 0.
+ */
+@Command(name = "mount", mixinStandardHelpOptions = true,
+    description = "Mount a Shoal volume with FUSE and serve it in the foreground until SIGTERM/SIGINT.")
+public final class MountCommand implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger(MountCommand.class);
+
+  @Option(names = "--meta", required = true, paramLabel = "ADDRS",
+      description = "Metadata replicas as HOST:PORT,... (the addresses given to 'shoal meta --peers').")
+  String meta;
+
+  @Option(names = "--subvolume", paramLabel = "NAME", description = "Subvolume to mount (default: the root volume).")
+  String subvolume;
+
+  @Option(names = "-o", paramLabel = "OPT[,OPT...]", split = ",",
+      description = "Extra FUSE mount options, appended to Shoal's defaults.")
+  List<String> options = new ArrayList<>();
+
+  @Parameters(index = "0", paramLabel = "MOUNTPOINT", description = "An existing empty directory.")
+  Path mountPoint;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    CountDownLatch stop = new CountDownLatch(1);
+    // Our handlers replace the JVM's (which would exit with 128+signal): a stop is an orderly return, exit 0.
+    // Installed before mounting, so a signal during mount() unmounts right after it instead of leaking it.
+    List<Signal> signals = List.of(new Signal("TERM"), new Signal("INT"));
+    List<SignalHandler> previous = new ArrayList<>();
+    for (Signal s : signals) {
+      previous.add(Signal.handle(s, sig -> stop.countDown()));
+    }
+    try {
+      return serve(stop);
+    } finally {
+      for (int i = 0; i < signals.size(); i++) {
+        Signal.handle(signals.get(i), previous.get(i));
+      }
+    }
+  }
+
+  private int serve(CountDownLatch stop) throws InterruptedException {
+    ShoalMount mount;
+    try {
+      mount = ShoalMount.mount(meta, subvolume, mountPoint, options);
+    } catch (ShoalMount.BadRequestException e) {
+      throw new UserError(e.getMessage());
+    } catch (IOException e) {
+      throw new UserError(e.getMessage(), 1);
+    }
+    // Safety net for a JVM exit that does not come through our signal handlers.
+    Thread hook = new Thread(mount::close, "shoal-mount-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      if (stop.getCount() > 0) {
+        System.out.println("ready: " + mountPoint.toAbsolutePath().normalize());
+        System.out.flush();
+      }
+      while (!stop.await(200, TimeUnit.MILLISECONDS)) {
+        if (!mount.isServing()) {
+          LOG.info("{} was unmounted from outside; stopping", mount.mountPoint());
+          break;
+        }
+      }
+      LOG.info("stopping: unmounting {}", mount.mountPoint());
+    } finally {
+      mount.close();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException e) {
+        // The JVM is already shutting down; the hook finds the mount closed.
+      }
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,17 @@
+package io.shoalfs.fuse.core;
+
+import io.shoalfs.proto.meta.Code;
+
+/** The Linux errno values the client decides by itself (the metadata service sends its own as codes). */
+public final class Errno {
+  public static final int ENOENT = Code.ENOENT_VALUE;
+  public static final int EIO = Code.EIO_VALUE;
+  public static final int EBADF = 9;
+  public static final int EISDIR = Code.EISDIR_VALUE;
+  public static final int ENOTDIR = Code.ENOTDIR_VALUE;
+  public static final int EINVAL = Code.EINVAL_VALUE;
+  public static final int EFBIG = Code.EFBIG_VALUE;
+  public static final int ENAMETOOLONG = Code.ENAMETOOLONG_VALUE;
+
+  private Errno() {}
+}

@@ -1,0 +1,92 @@
+package io.shoalfs.meta;
+
+import io.shoalfs.common.cli.UserError;
+import io.shoalfs.common.net.HostPort;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code shoal meta --id ID --peers ID=HOST:PORT,... --dir D}: one metadata replica in the foreground. Prints
+ * {@code ready: meta ID raft=HOST:PORT client=HOST:PORT} on stdout once it serves; everything else goes to
+ * stderr. SIGTERM closes it cleanly and exits 0.
+ */
+@Command(name = "meta", mixinStandardHelpOptions = true,
+    description = "Run one metadata replica (a member of the Raft group given by --peers).")
+public final class MetaCommand implements Callable<Integer> {
+  @Option(names = "--id", required = true, paramLabel = "ID", description = "this replica's id; one of --peers")
+  String id;
+
+  @Option(names = "--peers", required = true, paramLabel = "ID=HOST:PORT,...",
+      description = "every replica's id and Raft address; clients use port+1")
+  String peers;
+
+  @Option(names = "--dir", required = true, paramLabel = "DIR", description = "data directory of this replica")
+  Path dir;
+
+  private final PrintStream stdout;
+
+  public MetaCommand() {
+    this(System.out);
+  }
+
+  MetaCommand(PrintStream stdout) {
+    this.stdout = stdout;
+  }
+
+  @Override
+  public Integer call() throws IOException, InterruptedException {
+    Map<String, HostPort> peerMap = parsePeers(peers);
+    if (!peerMap.containsKey(id)) {
+      throw new UserError("--id " + id + " is not among --peers " + String.join(",", peerMap.keySet()));
+    }
+    MetaServer server = MetaServer.start(new MetaServer.Config(id, peerMap, dir));
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      server.close();
+      stopped.countDown();
+      System.out.flush();
+      System.err.flush();
+      // A JVM stopped by SIGTERM exits 143 after its hooks; a clean stop of a service is exit 0.
+      Runtime.getRuntime().halt(0);
+    }, "meta-shutdown"));
+    stdout.println("ready: meta " + id + " raft=" + server.raftAddress() + " client=" + server.clientAddress());
+    stdout.flush();
+    stopped.await();
+    return 0;
+  }
+
+  /** Parses {@code ID=HOST:PORT,...} keeping the order; a one-line reason on anything malformed. */
+  static Map<String, HostPort> parsePeers(String text) {
+    Map<String, HostPort> out = new LinkedHashMap<>();
+    for (String part : (text == null ? "" : text).split(",")) {
+      if (part.isBlank()) {
+        continue;
+      }
+      int eq = part.indexOf('=');
+      if (eq <= 0) {
+        throw new UserError("bad peer '" + part.trim() + "': expected ID=HOST:PORT");
+      }
+      String peerId = part.substring(0, eq).trim();
+      HostPort addr;
+      try {
+        addr = HostPort.parse(part.substring(eq + 1));
+      } catch (IllegalArgumentException e) {
+        throw new UserError("bad peer '" + part.trim() + "': " + e.getMessage());
+      }
+      if (out.put(peerId, addr) != null) {
+        throw new UserError("peer id '" + peerId + "' appears twice in --peers");
+      }
+    }
+    if (out.isEmpty()) {
+      throw new UserError("--peers is empty: expected ID=HOST:PORT[,ID=HOST:PORT...]");
+    }
+    return out;
+  }
+}

@@ -1,0 +1,243 @@
+package io.shoalfs.meta;
+
+import io.grpc.Server;
+import io.shoalfs.common.net.GrpcServers;
+import io.shoalfs.common.net.HostPort;
+import io.shoalfs.common.net.MetaAddresses;
+import io.shoalfs.meta.grpc.MetaGrpcService;
+import io.shoalfs.meta.raft.MetaStateMachine;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.ratis.RaftConfigKeys;
+import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.rpc.SupportedRpcType;
+import org.apache.ratis.server.DivisionInfo;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One metadata replica: a Ratis server (gRPC transport) on its peer address running {@link MetaStateMachine},
+ * and the client-facing MetaService gRPC API on raft port + 1 ({@link MetaAddresses}).
+ *
+ * <p>On disk under {@code dir}: {@code raft/} (Ratis log, term and vote, snapshots) and {@code db/} (RocksDB,
+ * rebuilt from the latest snapshot on every start).
+ */
+public final class MetaServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(MetaServer.class);
+  /** The one metadata Raft group. Fixed, so replicas started separately agree on it. */
+  public static final RaftGroupId GROUP_ID =
+      RaftGroupId.valueOf(UUID.nameUUIDFromBytes("shoal-meta".getBytes(StandardCharsets.UTF_8)));
+
+  /**
+   * @param id this replica's peer id
+   * @param peers every replica: id -> Raft address (insertion-ordered); must contain {@code id}
+   * @param dir this replica's data directory
+   */
+  public record Config(String id, Map<String, HostPort> peers, Path dir) {
+    public Config {
+      if (id == null || id.isBlank()) {
+        throw new IllegalArgumentException("replica id is empty");
+      }
+      if (peers == null || !peers.containsKey(id)) {
+        throw new IllegalArgumentException("replica id '" + id + "' is not among the peers " + (peers == null ? "{}" : peers.keySet()));
+      }
+      if (dir == null) {
+        throw new IllegalArgumentException("no data directory");
+      }
+      peers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(peers));
+    }
+  }
+
+  /**
+   * Timing and retention knobs. Defaults suit a busy two-core machine (see docs: dependencies trap 6).
+   *
+   * @param electionTimeoutMin / electionTimeoutMax Raft election timeout range; leader loss is noticed after it
+   * @param snapshotEvery entries between automatic snapshots (a snapshot is also taken on every clean stop)
+   * @param purgeGap log entries at least purged at once after a snapshot
+   * @param retryCacheExpiry how long a write's reply is kept for retries with the same call id; must exceed
+   *     the clients' total retry time (MetaClient: 60 s)
+   * @param callTimeout the longest a client call waits inside the server before UNAVAILABLE
+   */
+  public record Tuning(Duration electionTimeoutMin, Duration electionTimeoutMax, long snapshotEvery, int purgeGap,
+      Duration retryCacheExpiry, Duration callTimeout) {
+    public static final Tuning DEFAULTS = new Tuning(Duration.ofMillis(1000), Duration.ofMillis(2000), 10_000, 1024,
+        Duration.ofMinutes(2), Duration.ofSeconds(10));
+  }
+
+  private final Config config;
+  private final RaftServer raft;
+  private final Server grpc;
+  private final MetaStateMachine stateMachine;
+  private boolean closed;
+
+  private MetaServer(Config config, RaftServer raft, Server grpc, MetaStateMachine stateMachine) {
+    this.config = config;
+    this.raft = raft;
+    this.grpc = grpc;
+    this.stateMachine = stateMachine;
+  }
+
+  public static MetaServer start(Config cfg) throws IOException {
+    return start(cfg, Tuning.DEFAULTS);
+  }
+
+  /** Starts Raft and the client API; returns once both listen (a leader may not be elected yet). */
+  public static MetaServer start(Config cfg, Tuning tuning) throws IOException {
+    HostPort raftAddr = cfg.peers().get(cfg.id());
+    HostPort clientAddr = MetaAddresses.clientAddress(raftAddr);
+    Path raftDir = cfg.dir().resolve("raft");
+    Files.createDirectories(raftDir);
+    MetaStateMachine sm = new MetaStateMachine(cfg.id(), cfg.dir().resolve("db"));
+    RaftServer raft = RaftServer.newBuilder()
+        .setServerId(RaftPeerId.valueOf(cfg.id()))
+        .setGroup(RaftGroup.valueOf(GROUP_ID, peersOf(cfg)))
+        .setProperties(properties(raftDir, raftAddr, tuning))
+        .setParameters(new Parameters())
+        .setStateMachine(sm)
+        .setOption(Files.isDirectory(raftDir.resolve(GROUP_ID.getUuid().toString()))
+            ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
+        .build();
+    Server grpc = null;
+    try {
+      raft.start();
+      grpc = GrpcServers.startTcp(clientAddr,
+          List.of(new MetaGrpcService(raft, GROUP_ID, cfg.peers(), tuning.callTimeout())));
+    } catch (IOException | RuntimeException e) {
+      GrpcServers.stop(grpc, 1000);
+      closeQuietly(raft);
+      throw e instanceof IOException io ? io : new IOException("meta " + cfg.id() + " failed to start: " + e, e);
+    }
+    LOG.info("meta {}: serving raft={} client={} dir={}", cfg.id(), raftAddr, clientAddr, cfg.dir());
+    return new MetaServer(cfg, raft, grpc, sm);
+  }
+
+  private static List<RaftPeer> peersOf(Config cfg) {
+    List<RaftPeer> out = new ArrayList<>();
+    for (Map.Entry<String, HostPort> p : cfg.peers().entrySet()) {
+      out.add(RaftPeer.newBuilder().setId(p.getKey()).setAddress(p.getValue().toString()).build());
+    }
+    return out;
+  }
+
+  private static RaftProperties properties(Path raftDir, HostPort raftAddr, Tuning t) {
+    RaftProperties p = new RaftProperties();
+    RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
+    GrpcConfigKeys.Server.setHost(p, raftAddr.host());
+    GrpcConfigKeys.Server.setPort(p, raftAddr.port());
+    RaftServerConfigKeys.setStorageDir(p, List.of(raftDir.toFile()));
+    // Trap 6: the 150-300 ms defaults lose leadership on a busy two-core machine.
+    RaftServerConfigKeys.Rpc.setTimeoutMin(p, millis(t.electionTimeoutMin()));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(p, millis(t.electionTimeoutMax()));
+    RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, millis(t.electionTimeoutMin()));
+    RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, millis(t.electionTimeoutMax()));
+    RaftServerConfigKeys.Rpc.setRequestTimeout(p, millis(t.electionTimeoutMax().multipliedBy(2)));
+    // Followers get new entries at once instead of after the appender's default wait.
+    RaftServerConfigKeys.Log.Appender.setWaitTimeMin(p, TimeDuration.ZERO);
+    RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+    RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, true);
+    RaftServerConfigKeys.Read.setTimeout(p, millis(t.callTimeout()));
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, t.snapshotEvery());
+    RaftServerConfigKeys.Snapshot.setCreationGap(p, Math.min(1024, t.snapshotEvery()));
+    RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
+    // The snapshot is the durable base: the log before it may go even if a follower still needs it (that
+    // follower then gets the snapshot), so a replica that is down for long cannot make the log grow forever.
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+    RaftServerConfigKeys.Log.setPurgeGap(p, t.purgeGap());
+    RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("8MB"));
+    RaftServerConfigKeys.RetryCache.setExpiryTime(p, millis(t.retryCacheExpiry()));
+    return p;
+  }
+
+  private static TimeDuration millis(Duration d) {
+    return TimeDuration.valueOf(d.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  public String id() {
+    return config.id();
+  }
+
+  public HostPort raftAddress() {
+    return config.peers().get(config.id());
+  }
+
+  public HostPort clientAddress() {
+    return MetaAddresses.clientAddress(raftAddress());
+  }
+
+  /** True if this replica is the leader and has applied its term's first entry (it serves requests). */
+  public boolean isLeaderReady() {
+    try {
+      DivisionInfo info = raft.getDivision(GROUP_ID).getInfo();
+      return info.isLeader() && info.isLeaderReady();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** The leader this replica knows of, if any. */
+  public Optional<String> leaderId() {
+    try {
+      RaftPeerId leader = raft.getDivision(GROUP_ID).getInfo().getLeaderId();
+      return Optional.ofNullable(leader).map(RaftPeerId::toString);
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Index of the last log entry applied on this replica (diagnostics and tests). */
+  public long lastAppliedIndex() {
+    try {
+      return raft.getDivision(GROUP_ID).getInfo().getLastAppliedIndex();
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  /** The state machine, for diagnostics and tests (e.g. a local, non-linearizable read on a follower). */
+  public MetaStateMachine stateMachine() {
+    return stateMachine;
+  }
+
+  /** Stops the client API, then Raft (which snapshots and closes the database). Idempotent. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    GrpcServers.stop(grpc, 2000);
+    closeQuietly(raft);
+    stateMachine.close();
+    LOG.info("meta {}: stopped", config.id());
+  }
+
+  private static void closeQuietly(RaftServer raft) {
+    try {
+      raft.close();
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("closing the Raft server failed: {}", e.toString());
+    }
+  }
+}

@@ -1,0 +1,36 @@
+package io.shoalfs.meta.core;
+
+import io.shoalfs.meta.store.ChunkKey;
+import io.shoalfs.meta.store.MetaTables;
+import io.shoalfs.meta.store.Tx;
+import io.shoalfs.proto.meta.AllocChunkRequest;
+import io.shoalfs.proto.meta.ChunkRef;
+import io.shoalfs.proto.meta.ChunksReply;
+import io.shoalfs.proto.meta.Code;
+import io.shoalfs.proto.meta.MetaReply;
+import io.shoalfs.proto.records.ChunkRecord;
+import io.shoalfs.proto.records.InodeRecord;
+
+/**
+ * alloc_chunk(ino, index): the chunk at (ino, index), placing a new one in the group the leader chose (carried
+ * in the log entry) if there is none yet. A new chunk changes the data map, so the inode's version moves.
+ */
+final class AllocChunk {
+  private AllocChunk() {}
+
+  static MetaReply apply(Tx tx, WriteContext ctx, AllocChunkRequest r) throws FsError {
+    InodeRecord inode = Inodes.requireFile(tx, r.getIno());
+    ChunkKey key = new ChunkKey(r.getIno(), r.getIndex());
+    ChunkRecord chunk = tx.get(MetaTables.CHUNKS, key);
+    if (chunk == null) {
+      if (ctx.groupId().isEmpty()) {
+        throw FsError.of(Code.ENOSPC, "no storage daemons registered");
+      }
+      chunk = ChunkRecord.newBuilder().setChunkId(ctx.id(0)).setGroupId(ctx.groupId()).build();
+      tx.put(MetaTables.CHUNKS, key, chunk);
+      tx.put(MetaTables.INODES, r.getIno(), inode.toBuilder().setVersion(inode.getVersion() + 1).build());
+    }
+    return MetaReply.newBuilder().setChunks(ChunksReply.newBuilder().addChunks(ChunkRef.newBuilder()
+        .setIndex(r.getIndex()).setChunkId(chunk.getChunkId()).setGroupId(chunk.getGroupId()))).build();
+  }
+}

@@ -1,0 +1,42 @@
+package io.shoalfs.meta.core;
+
+import io.shoalfs.meta.store.MetaTables;
+import io.shoalfs.meta.store.Tx;
+import io.shoalfs.proto.meta.Code;
+import io.shoalfs.proto.meta.CreateSubvolumeRequest;
+import io.shoalfs.proto.meta.FileType;
+import io.shoalfs.proto.meta.MetaReply;
+import io.shoalfs.proto.records.InodeRecord;
+import io.shoalfs.proto.records.SubvolumeRecord;
+import io.shoalfs.proto.records.UsageRecord;
+
+/**
+ * create_subvolume(name, capacity): a new directory tree whose root is NOT linked into the root volume (a
+ * mount of it cannot reach other volumes, and no path of the root volume reaches it). Idempotent for the same
+ * name and capacity; the same name with another capacity is EEXIST.
+ */
+final class CreateSubvolume {
+  static final int ROOT_MODE = 0755;
+
+  private CreateSubvolume() {}
+
+  static MetaReply apply(Tx tx, WriteContext ctx, CreateSubvolumeRequest r) throws FsError {
+    Names.checkSafe("subvolume", r.getName());
+    SubvolumeRecord existing = tx.get(MetaTables.SUBVOLUMES, r.getName());
+    if (existing != null) {
+      if (existing.getCapacityBytes() != r.getCapacityBytes()) {
+        throw FsError.of(Code.EEXIST, "subvolume '%s' exists with capacity %d", r.getName(),
+            existing.getCapacityBytes());
+      }
+      return MetaReply.newBuilder().setSubvolume(Subvolumes.toWire(existing)).build();
+    }
+    long root = ctx.id(0);
+    InodeRecord dir = Inodes.newInode(FileType.DIRECTORY, ROOT_MODE, 0, 0, root, root, ctx.nowNs());
+    SubvolumeRecord rec = SubvolumeRecord.newBuilder().setName(r.getName()).setRootIno(root)
+        .setCapacityBytes(r.getCapacityBytes()).setCreatedNs(ctx.nowNs()).build();
+    tx.put(MetaTables.INODES, root, dir);
+    tx.put(MetaTables.USAGE, root, UsageRecord.newBuilder().setInodes(1).build());
+    tx.put(MetaTables.SUBVOLUMES, r.getName(), rec);
+    return MetaReply.newBuilder().setSubvolume(Subvolumes.toWire(rec)).build();
+  }
+}

@@ -1,0 +1,54 @@
+package io.shoalfs.meta.core;
+
+import io.shoalfs.meta.store.DentryKey;
+import io.shoalfs.meta.store.MetaTables;
+import io.shoalfs.meta.store.Tx;
+import io.shoalfs.proto.meta.DeleteSubvolumeRequest;
+import io.shoalfs.proto.meta.MetaReply;
+import io.shoalfs.proto.records.DentryRecord;
+import io.shoalfs.proto.records.InodeRecord;
+import io.shoalfs.proto.records.SubvolumeRecord;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+
+/**
+ * delete_subvolume(name): removes the whole tree in one entry: every inode and dentry; chunk records move to
+ * orphan_chunks. ENOENT when absent (the CSI layer maps that to success).
+ */
+final class DeleteSubvolume {
+  private DeleteSubvolume() {}
+
+  static MetaReply apply(Tx tx, WriteContext ctx, DeleteSubvolumeRequest r) throws FsError {
+    SubvolumeRecord sv = Subvolumes.require(tx, r.getName());
+    long root = sv.getRootIno();
+    Deque<Long> dirs = new ArrayDeque<>();
+    dirs.push(root);
+    while (!dirs.isEmpty()) {
+      long dir = dirs.pop();
+      List<DentryKey> names = new ArrayList<>();
+      List<DentryRecord> entries = new ArrayList<>();
+      tx.scan(MetaTables.DENTRIES, DentryKey.prefix(dir), null, (k, v) -> {
+        names.add(k);
+        entries.add(v);
+        return true;
+      });
+      for (int i = 0; i < names.size(); i++) {
+        long ino = entries.get(i).getIno();
+        InodeRecord child = Inodes.require(tx, ino);
+        if (Inodes.isDir(child)) {
+          dirs.push(ino);
+        } else {
+          Inodes.orphanChunksFrom(tx, ino, 0);
+          tx.delete(MetaTables.INODES, ino);
+        }
+        tx.delete(MetaTables.DENTRIES, names.get(i));
+      }
+      tx.delete(MetaTables.INODES, dir);
+    }
+    tx.delete(MetaTables.USAGE, root);
+    tx.delete(MetaTables.SUBVOLUMES, r.getName());
+    return Inodes.empty();
+  }
+}

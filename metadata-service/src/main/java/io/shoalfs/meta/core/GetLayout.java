@@ -1,0 +1,23 @@
+package io.shoalfs.meta.core;
+
+import io.shoalfs.common.Layout;
+import io.shoalfs.meta.store.Tx;
+import io.shoalfs.proto.meta.LayoutReply;
+import io.shoalfs.proto.meta.MetaReply;
+import io.shoalfs.proto.meta.StorageDaemon;
+import io.shoalfs.proto.meta.StorageGroup;
+import io.shoalfs.proto.records.DaemonRecord;
+
+/** get_layout: the storage groups with their members, and the chunk size. */
+final class GetLayout {
+  private GetLayout() {}
+
+  static MetaReply read(Tx tx) {
+    LayoutReply.Builder out = LayoutReply.newBuilder().setChunkSize(Layout.CHUNK_SIZE);
+    for (DaemonRecord d : Daemons.all(tx)) {
+      out.addGroups(StorageGroup.newBuilder().setGroupId(Daemons.groupOf(d.getId())).addMembers(
+          StorageDaemon.newBuilder().setId(d.getId()).setAddress(d.getAddress()).setCapacityBytes(d.getCapacityBytes())));
+    }
+    return MetaReply.newBuilder().setLayout(out).build();
+  }
+}

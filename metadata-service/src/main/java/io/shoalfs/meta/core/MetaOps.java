@@ -1,0 +1,74 @@
+package io.shoalfs.meta.core;
+
+import io.shoalfs.meta.store.Tx;
+import io.shoalfs.proto.meta.MetaReply;
+import io.shoalfs.proto.meta.MetaRequest;
+
+/**
+ * The operations of the namespace, one small class each: which are reads and which are writes, what a write
+ * needs decided on the leader, and the dispatch by request case. Unknown cases fail loudly.
+ */
+public final class MetaOps {
+  private MetaOps() {}
+
+  /** Reads are served by linearizable queries and never enter the log. */
+  public static boolean isRead(MetaRequest.OpCase op) {
+    return switch (op) {
+      case LOOKUP, GET_ATTR, READ_DIR, GET_CHUNKS, STAT_FS, GET_LAYOUT, GET_SUBVOLUME, LIST_SUBVOLUMES -> true;
+      case MKDIR, CREATE, UNLINK, RMDIR, RENAME, SET_ATTR, ALLOC_CHUNK, COMMIT_WRITE, REGISTER_DAEMON,
+           CREATE_SUBVOLUME, DELETE_SUBVOLUME -> false;
+      case OP_NOT_SET -> throw new IllegalArgumentException("request has no operation");
+    };
+  }
+
+  /** How many fresh ids the leader allocates for a write (a new inode or a new chunk). */
+  public static int idsNeeded(MetaRequest.OpCase op) {
+    return switch (op) {
+      case MKDIR, CREATE, ALLOC_CHUNK, CREATE_SUBVOLUME -> 1;
+      default -> 0;
+    };
+  }
+
+  /** Whether the leader must choose a storage group for the write. */
+  public static boolean needsPlacement(MetaRequest.OpCase op) {
+    return op == MetaRequest.OpCase.ALLOC_CHUNK;
+  }
+
+  /**
+   * Applies a write to {@code tx}. Deterministic: it reads only {@code tx} and {@code ctx} (no clock, no
+   * randomness, no network), so every replica computes the same writes and the same reply.
+   *
+   * @throws FsError the request is invalid in this state; {@code tx} must then be discarded
+   */
+  public static MetaReply applyWrite(Tx tx, WriteContext ctx, MetaRequest r) throws FsError {
+    return switch (r.getOpCase()) {
+      case MKDIR -> Mkdir.apply(tx, ctx, r.getMkdir());
+      case CREATE -> Create.apply(tx, ctx, r.getCreate());
+      case UNLINK -> Unlink.apply(tx, ctx, r.getUnlink());
+      case RMDIR -> Rmdir.apply(tx, ctx, r.getRmdir());
+      case RENAME -> Rename.apply(tx, ctx, r.getRename());
+      case SET_ATTR -> SetAttr.apply(tx, ctx, r.getSetAttr());
+      case ALLOC_CHUNK -> AllocChunk.apply(tx, ctx, r.getAllocChunk());
+      case COMMIT_WRITE -> CommitWrite.apply(tx, ctx, r.getCommitWrite());
+      case REGISTER_DAEMON -> RegisterDaemon.apply(tx, ctx, r.getRegisterDaemon());
+      case CREATE_SUBVOLUME -> CreateSubvolume.apply(tx, ctx, r.getCreateSubvolume());
+      case DELETE_SUBVOLUME -> DeleteSubvolume.apply(tx, ctx, r.getDeleteSubvolume());
+      default -> throw new IllegalStateException("not a write operation: " + r.getOpCase());
+    };
+  }
+
+  /** Serves a read from the current state. */
+  public static MetaReply read(Tx tx, MetaRequest r) throws FsError {
+    return switch (r.getOpCase()) {
+      case LOOKUP -> Lookup.read(tx, r.getLookup());
+      case GET_ATTR -> GetAttr.read(tx, r.getGetAttr());
+      case READ_DIR -> ReadDir.read(tx, r.getReadDir());
+      case GET_CHUNKS -> GetChunks.read(tx, r.getGetChunks());
+      case STAT_FS -> StatFs.read(tx, r.getStatFs());
+      case GET_LAYOUT -> GetLayout.read(tx);
+      case GET_SUBVOLUME -> Subvolumes.get(tx, r.getGetSubvolume().getName());
+      case LIST_SUBVOLUMES -> Subvolumes.list(tx);
+      default -> throw new IllegalStateException("not a read operation: " + r.getOpCase());
+    };
+  }
+}

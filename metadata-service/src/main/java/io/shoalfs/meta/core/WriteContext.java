@@ -1,0 +1,21 @@
+package io.shoalfs.meta.core;
+
+import java.util.List;
+
+/**
+ * What a write needs beyond the current state, fixed on the leader before the entry entered the log and read
+ * back from the entry by every replica: the leader's clock, fresh ids and the placement of a new chunk.
+ */
+public record WriteContext(long nowNs, List<Long> newIds, String groupId) {
+  public WriteContext {
+    newIds = List.copyOf(newIds);
+  }
+
+  /** The i-th id allocated for this entry; the leader allocates exactly {@link MetaOps#idsNeeded} of them. */
+  long id(int i) {
+    if (i >= newIds.size()) {
+      throw new IllegalStateException("log entry carries " + newIds.size() + " new ids, needs at least " + (i + 1));
+    }
+    return newIds.get(i);
+  }
+}

@@ -1,0 +1,63 @@
+package io.shoalfs.meta.store;
+
+import io.shoalfs.common.store.Codec;
+import io.shoalfs.common.store.TableDef;
+import io.shoalfs.proto.records.AppliedIndexRecord;
+import io.shoalfs.proto.records.ChunkRecord;
+import io.shoalfs.proto.records.DaemonRecord;
+import io.shoalfs.proto.records.DentryRecord;
+import io.shoalfs.proto.records.InodeRecord;
+import io.shoalfs.proto.records.SubvolumeRecord;
+import io.shoalfs.proto.records.UsageRecord;
+import java.util.List;
+
+/**
+ * Every RocksDB column family of the metadata service, with its key layout. Integers in keys are big-endian
+ * so that byte order is numeric order (all ids are positive, see {@code IdAllocator}).
+ *
+ * <table>
+ *   <caption>Tables and key layouts</caption>
+ *   <tr><th>table</th><th>key</th><th>value</th><th>notes</th></tr>
+ *   <tr><td>inodes</td><td>u64 ino</td><td>InodeRecord</td><td>root directory of the root volume is ino 1</td></tr>
+ *   <tr><td>dentries</td><td>u64 parent ino ++ UTF-8 name</td><td>DentryRecord (ino, type)</td>
+ *       <td>readdir = prefix scan of the parent, in name byte order</td></tr>
+ *   <tr><td>chunks</td><td>u64 ino ++ u32 chunk index</td><td>ChunkRecord (chunk id, group id)</td>
+ *       <td>chunk i holds bytes [i*CHUNK_SIZE, (i+1)*CHUNK_SIZE) of the file</td></tr>
+ *   <tr><td>subvolumes</td><td>UTF-8 name</td><td>SubvolumeRecord</td><td>its root dir is not linked into the root tree</td></tr>
+ *   <tr><td>daemons</td><td>UTF-8 daemon id</td><td>DaemonRecord</td><td>each is storage group "g-&lt;id&gt;" for now</td></tr>
+ *   <tr><td>usage</td><td>u64 volume root ino</td><td>UsageRecord (bytes, inodes)</td><td>one per volume</td></tr>
+ *   <tr><td>orphan_chunks</td><td>u64 chunk id</td><td>ChunkRecord (chunk id, group id)</td>
+ *       <td>chunks dropped by truncate, unlink, rename-over, subvolume delete: for a later GC</td></tr>
+ *   <tr><td>system</td><td>UTF-8 key</td><td>per key, see {@link #APPLIED_INDEX}</td><td>bookkeeping of the state machine</td></tr>
+ * </table>
+ */
+public final class MetaTables {
+  public static final TableDef<Long, InodeRecord> INODES =
+      new TableDef<>("inodes", Codec.U64, Codec.proto(InodeRecord.parser()));
+  public static final TableDef<DentryKey, DentryRecord> DENTRIES =
+      new TableDef<>("dentries", DentryKey.CODEC, Codec.proto(DentryRecord.parser()));
+  public static final TableDef<ChunkKey, ChunkRecord> CHUNKS =
+      new TableDef<>("chunks", ChunkKey.CODEC, Codec.proto(ChunkRecord.parser()));
+  public static final TableDef<String, SubvolumeRecord> SUBVOLUMES =
+      new TableDef<>("subvolumes", Codec.UTF8, Codec.proto(SubvolumeRecord.parser()));
+  public static final TableDef<String, DaemonRecord> DAEMONS =
+      new TableDef<>("daemons", Codec.UTF8, Codec.proto(DaemonRecord.parser()));
+  public static final TableDef<Long, UsageRecord> USAGE =
+      new TableDef<>("usage", Codec.U64, Codec.proto(UsageRecord.parser()));
+  public static final TableDef<Long, ChunkRecord> ORPHAN_CHUNKS =
+      new TableDef<>("orphan_chunks", Codec.U64, Codec.proto(ChunkRecord.parser()));
+  public static final TableDef<String, byte[]> SYSTEM = new TableDef<>("system", Codec.UTF8, Codec.BYTES);
+
+  /** system["applied_index"]: term and index of the last log entry whose effects are in this database. */
+  public static final SystemKey<AppliedIndexRecord> APPLIED_INDEX =
+      new SystemKey<>("applied_index", Codec.proto(AppliedIndexRecord.parser()));
+
+  /** All tables, in the order they are opened. */
+  public static final List<TableDef<?, ?>> ALL =
+      List.of(INODES, DENTRIES, CHUNKS, SUBVOLUMES, DAEMONS, USAGE, ORPHAN_CHUNKS, SYSTEM);
+
+  /** A typed key of the system table. */
+  public record SystemKey<V>(String key, Codec<V> codec) {}
+
+  private MetaTables() {}
+}

@@ -1,0 +1,12 @@
+package io.shoalfs.storage;
+
+import io.shoalfs.common.cli.Cli;
+
+/** Runs {@link StorageCommand} as its own process. */
+public final class StorageMain {
+  private StorageMain() {}
+
+  public static void main(String[] args) {
+    System.exit(Cli.run(new StorageCommand(), args));
+  }
+}

@@ -1,0 +1,192 @@
+package io.shoalfs.storage;
+
+import io.grpc.Server;
+import io.shoalfs.client.MetaClient;
+import io.shoalfs.common.Sizes;
+import io.shoalfs.common.net.GrpcServers;
+import io.shoalfs.common.net.HostPort;
+import io.shoalfs.common.net.MetaAddresses;
+import io.shoalfs.proto.meta.StorageDaemon;
+import io.shoalfs.storage.grpc.StorageGrpcService;
+import io.shoalfs.storage.store.ChunkStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One storage daemon: the chunk store under {@code dir/db}, served by the storage gRPC API on {@code listen},
+ * registered with the metadata service so clients can find it.
+ *
+ * <p>Registration runs in the background and retries until it succeeds or the server closes: a daemon may start
+ * before the metadata replicas have elected a leader, and it serves requests meanwhile.
+ */
+public final class StorageServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(StorageServer.class);
+
+  /** Bound on one registration attempt (MetaClient's own retries and leader following included). */
+  static final Duration REGISTER_ATTEMPT = Duration.ofSeconds(3);
+  static final Duration BACKOFF_MIN = Duration.ofMillis(100);
+  static final Duration BACKOFF_MAX = Duration.ofSeconds(5);
+  /** Running calls get this long to finish when the daemon stops. */
+  static final long GRPC_GRACE_MILLIS = 5_000;
+
+  /**
+   * @param metaAddrs ADDRS: the metadata replicas' Raft addresses, as users type them
+   * @param listen where the storage API listens; also the address registered for clients, so it must be one
+   *     they can reach (not 0.0.0.0)
+   * @param capacityBytes bytes of chunk data to accept; 0 = the free space of {@code dir}'s filesystem at start
+   */
+  public record Config(String id, String metaAddrs, Path dir, HostPort listen, long capacityBytes) {
+    public Config {
+      Objects.requireNonNull(dir, "dir");
+      Objects.requireNonNull(listen, "listen");
+      if (id == null || id.isBlank()) {
+        throw new IllegalArgumentException("storage daemon needs an id");
+      }
+      if (capacityBytes < 0) {
+        throw new IllegalArgumentException("capacity must not be negative, got " + capacityBytes);
+      }
+      MetaAddresses.clientAddresses(metaAddrs);
+    }
+  }
+
+  private final Config cfg;
+  private final ChunkStore store;
+  private final Server grpc;
+  private final MetaClient meta;
+  private final Thread registrar;
+  private final CountDownLatch registered = new CountDownLatch(1);
+  private final CountDownLatch closing = new CountDownLatch(1);
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final AtomicLong attempts = new AtomicLong();
+
+  private StorageServer(Config cfg, ChunkStore store, Server grpc) {
+    this.cfg = cfg;
+    this.store = store;
+    this.grpc = grpc;
+    this.meta = new MetaClient(MetaAddresses.clientAddresses(cfg.metaAddrs()), REGISTER_ATTEMPT);
+    this.registrar = Thread.ofPlatform().daemon().name("storage-register-" + cfg.id()).unstarted(this::register);
+  }
+
+  /** Opens the store, starts serving, and begins registering; returns once the gRPC server listens. */
+  public static StorageServer start(Config cfg) throws IOException {
+    if (cfg.capacityBytes() == 0) {
+      cfg = new Config(cfg.id(), cfg.metaAddrs(), cfg.dir(), cfg.listen(), freeSpace(cfg.dir()));
+    }
+    ChunkStore store = ChunkStore.open(cfg.dir().resolve("db"), cfg.capacityBytes());
+    Server grpc;
+    try {
+      grpc = GrpcServers.startTcp(cfg.listen(), List.of(new StorageGrpcService(cfg.id(), store)));
+    } catch (IOException | RuntimeException e) {
+      store.close();
+      throw new IOException("cannot listen on " + cfg.listen() + ": " + e.getMessage(), e);
+    }
+    LOG.info("storage {} listening on {} (capacity {}, used {}, data in {})", cfg.id(), cfg.listen(),
+        Sizes.format(store.capacityBytes()), Sizes.format(store.usedBytes()), cfg.dir());
+    StorageServer server = new StorageServer(cfg, store, grpc);
+    server.registrar.start();
+    return server;
+  }
+
+  /** The default capacity: what the filesystem holding {@code dir} has free now (it does not follow later changes). */
+  public static long freeSpace(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    long free = Files.getFileStore(dir).getUsableSpace();
+    if (free <= 0) {
+      throw new IOException("the filesystem holding " + dir + " has no free space; give a capacity");
+    }
+    return free;
+  }
+
+  private void register() {
+    StorageDaemon self = StorageDaemon.newBuilder()
+        .setId(cfg.id()).setAddress(cfg.listen().toString()).setCapacityBytes(cfg.capacityBytes()).build();
+    try {
+      registerUntilClosed(self);
+    } finally {
+      // Also closes channels the client opened while close() ran (e.g. toward a leader hint).
+      meta.close();
+    }
+  }
+
+  private void registerUntilClosed(StorageDaemon self) {
+    long backoff = BACKOFF_MIN.toMillis();
+    String lastProblem = null;
+    while (!closed.get()) {
+      attempts.incrementAndGet();
+      try {
+        meta.registerDaemon(self);
+        registered.countDown();
+        LOG.info("storage {} registered with the metadata service as {}", cfg.id(), self.getAddress());
+        return;
+      } catch (Exception e) {
+        // One line when the reason changes, not one per attempt: a daemon may wait minutes for the cluster.
+        String problem = e.getMessage();
+        if (!closed.get() && !Objects.equals(problem, lastProblem)) {
+          LOG.info("storage {} not registered yet, retrying: {}", cfg.id(), problem);
+          lastProblem = problem;
+        }
+      }
+      try {
+        if (closing.await(backoff, TimeUnit.MILLISECONDS)) {
+          return;
+        }
+      } catch (InterruptedException e) {
+        return;
+      }
+      backoff = Math.min(backoff * 2, BACKOFF_MAX.toMillis());
+    }
+  }
+
+  /** Waits up to {@code timeout} for the metadata service to accept this daemon; true once it has. */
+  public boolean awaitRegistered(Duration timeout) {
+    try {
+      return registered.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  public boolean isRegistered() {
+    return registered.getCount() == 0;
+  }
+
+  /** How many times registration has been tried so far (tests and status). */
+  public long registrationAttempts() {
+    return attempts.get();
+  }
+
+  public String id() {
+    return cfg.id();
+  }
+
+  public HostPort address() {
+    return cfg.listen();
+  }
+
+  /** Stops registering, stops serving (running calls get a short grace), closes the store. Idempotent. */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    LOG.info("storage {} stopping", cfg.id());
+    closing.countDown();
+    // Closing the client cancels a registration call in flight; the registrar then sees `closed` and ends
+    // within one REGISTER_ATTEMPT at most, so close() need not wait for it.
+    meta.close();
+    GrpcServers.stop(grpc, GRPC_GRACE_MILLIS);
+    store.close();
+    LOG.info("storage {} stopped", cfg.id());
+  }
+}

@@ -1,0 +1,386 @@
+package io.shoalfs.storage.store;
+
+import static io.shoalfs.storage.core.ChunkGeometry.BLOCKS_PER_CHUNK;
+import static io.shoalfs.storage.core.ChunkGeometry.BLOCK_SIZE;
+import static io.shoalfs.storage.core.ChunkGeometry.blockOf;
+import static io.shoalfs.storage.core.ChunkGeometry.blockStart;
+import static io.shoalfs.storage.store.ChunkTables.BLOCKS;
+import static io.shoalfs.storage.store.ChunkTables.CHUNKS;
+
+import io.shoalfs.common.store.RocksStore;
+import io.shoalfs.storage.core.ChunkGeometry;
+import io.shoalfs.storage.core.StorageException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.Status;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Chunk data in RocksDB: each chunk is up to 64 blocks of 64 KiB, each block stored with its own CRC32C (see
+ * {@link ChunkTables} for the layout). Every request is one WriteBatch, so it is applied wholly or not at all;
+ * every read checks the CRC of every block it touches.
+ *
+ * <p>RocksDB's own WAL is on: no Raft log stands in front of chunk data yet, so it is the only thing that
+ * makes an acknowledged write survive a crash. A write with {@code sync} is fsynced before it returns.
+ *
+ * <p>Concurrency: writes, truncates and deletes of one chunk are serialized by a lock taken from a fixed set of
+ * stripes (read-modify-write of a partial block must not race another writer of the same block). Reads take no
+ * chunk lock: one RocksDB iterator sees one consistent snapshot, so a read never sees half a request.
+ */
+public final class ChunkStore implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ChunkStore.class);
+
+  /** A fixed count bounds memory whatever the number of chunks; a collision only serializes two chunks. */
+  static final int LOCK_STRIPES = 1024;
+  /** How long a request waits for its chunk's lock before it gives up with UNAVAILABLE. */
+  static final Duration LOCK_WAIT = Duration.ofSeconds(20);
+  /** How long close() waits for running requests before it leaves the database open rather than crash them. */
+  static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
+  /**
+   * Values of at least this many bytes live in BlobDB blob files (DESIGN decision 2): full blocks never get
+   * rewritten by compaction, while small tail blocks and the chunks table stay inline in SST files.
+   */
+  static final long MIN_BLOB_SIZE = 4 << 10;
+
+  private final RocksStore rocks;
+  private final long capacity;
+  private final AtomicLong used;
+  private final ReentrantLock[] stripes = new ReentrantLock[LOCK_STRIPES];
+  /** Requests hold the read side; close() takes the write side so it never frees the DB under a request. */
+  private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private ChunkStore(RocksStore rocks, long capacity, long used) {
+    this.rocks = rocks;
+    this.capacity = capacity;
+    this.used = new AtomicLong(used);
+    for (int i = 0; i < stripes.length; i++) {
+      stripes[i] = new ReentrantLock();
+    }
+  }
+
+  /** Opens (creating if needed) the store in {@code dir}, accepting up to {@code capacityBytes} of chunk data. */
+  public static ChunkStore open(Path dir, long capacityBytes) throws IOException {
+    if (capacityBytes <= 0) {
+      throw new IllegalArgumentException("capacity must be positive, got " + capacityBytes);
+    }
+    ColumnFamilyOptions cf = new ColumnFamilyOptions()
+        .setEnableBlobFiles(true)
+        .setMinBlobSize(MIN_BLOB_SIZE)
+        .setEnableBlobGarbageCollection(true);
+    RocksStore rocks;
+    try {
+      rocks = new RocksStore(dir, ChunkTables.ALL, false, cf);
+    } catch (RocksDBException e) {
+      cf.close();
+      throw new IOException("cannot open chunk store at " + dir + ": " + e.getMessage(), e);
+    }
+    try {
+      return new ChunkStore(rocks, capacityBytes, sumOfLengths(rocks));
+    } catch (RocksDBException | RuntimeException e) {
+      rocks.close();
+      throw new IOException("cannot read chunk store at " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Used bytes are not persisted as a counter: summing one small record per chunk at open cannot drift. */
+  private static long sumOfLengths(RocksStore rocks) throws RocksDBException {
+    long[] sum = {0};
+    rocks.scan(CHUNKS, new byte[0], null, (chunk, length) -> {
+      sum[0] += length;
+      return true;
+    });
+    return sum[0];
+  }
+
+  /**
+   * Writes {@code data} (its remaining bytes) at {@code offset} of the chunk. Partial blocks are merged with
+   * what is stored (after checking its CRC); the whole request is one atomic batch.
+   */
+  public void write(long chunkId, long offset, ByteBuffer data, boolean sync) throws StorageException {
+    int length = data.remaining();
+    ChunkGeometry.checkRange(offset, length);
+    if (length == 0) {
+      return;
+    }
+    try (Held held = lock(chunkId)) {
+      long end = offset + length;
+      long oldLength = storedLength(chunkId);
+      long growth = Math.max(0, end - oldLength);
+      reserve(chunkId, growth);
+      boolean committed = false;
+      try (RocksStore.Batch batch = rocks.batch()) {
+        for (int b = blockOf(offset); b <= blockOf(end - 1); b++) {
+          batch.putRaw(BLOCKS, new BlockKey(chunkId, b).encode(), mergeBlock(chunkId, b, offset, data));
+        }
+        if (growth > 0) {
+          batch.put(CHUNKS, chunkId, end);
+        }
+        if (sync) {
+          batch.commitSync();
+        } else {
+          batch.commit();
+        }
+        committed = true;
+      } catch (RocksDBException e) {
+        throw failure("write to chunk " + Long.toUnsignedString(chunkId), e);
+      } finally {
+        if (!committed) {
+          used.addAndGet(-growth);
+        }
+      }
+    }
+  }
+
+  /** The new stored value of block {@code b} once the part of {@code data} that falls in it is written. */
+  private byte[] mergeBlock(long chunkId, int b, long offset, ByteBuffer data)
+      throws RocksDBException, StorageException.CorruptBlock {
+    long start = blockStart(b);
+    int from = (int) Math.max(offset - start, 0);
+    int to = (int) Math.min(offset + data.remaining() - start, BLOCK_SIZE);
+    byte[] value;
+    if (from == 0 && to == BLOCK_SIZE) {
+      value = BlockValue.allocate(BLOCK_SIZE);
+    } else {
+      byte[] old = rocks.get(BLOCKS, new BlockKey(chunkId, b));
+      int oldLength = old == null ? 0 : BlockValue.verify(old, chunkId, b);
+      value = BlockValue.allocate(Math.max(oldLength, to));
+      System.arraycopy(old == null ? value : old, BlockValue.HEADER, value, BlockValue.HEADER, oldLength);
+    }
+    data.get(data.position() + (int) (start + from - offset), value, BlockValue.HEADER + from, to - from);
+    return BlockValue.seal(value);
+  }
+
+  /** Exactly {@code length} bytes from {@code offset}; bytes never written read as zeros. */
+  public byte[] read(long chunkId, long offset, int length) throws StorageException {
+    ChunkGeometry.checkRange(offset, length);
+    byte[] out = new byte[length];
+    if (length == 0) {
+      return out;
+    }
+    long end = offset + length;
+    int last = blockOf(end - 1);
+    StorageException.CorruptBlock[] corrupt = {null};
+    try (Held held = enter()) {
+      rocks.scanRaw(BLOCKS, BlockKey.chunkPrefix(chunkId), new BlockKey(chunkId, blockOf(offset)).encode(),
+          (key, value) -> {
+            int b = BlockKey.blockOf(key);
+            if (b > last) {
+              return false;
+            }
+            int payload;
+            try {
+              payload = BlockValue.verify(value, chunkId, b);
+            } catch (StorageException.CorruptBlock e) {
+              corrupt[0] = e;
+              return false;
+            }
+            long start = blockStart(b);
+            long from = Math.max(offset, start);
+            long to = Math.min(end, start + payload);
+            if (to > from) {
+              System.arraycopy(value, BlockValue.HEADER + (int) (from - start), out, (int) (from - offset),
+                  (int) (to - from));
+            }
+            return true;
+          });
+    } catch (RocksDBException e) {
+      throw failure("read of chunk " + Long.toUnsignedString(chunkId), e);
+    }
+    if (corrupt[0] != null) {
+      throw corrupt[0];
+    }
+    return out;
+  }
+
+  /**
+   * Drops everything at or beyond {@code length}: whole blocks by a range delete, the block that straddles it
+   * by trimming its payload (and re-computing its CRC). Growing a chunk this way stores nothing: the bytes
+   * past the stored length already read as zeros.
+   */
+  public void truncate(long chunkId, long length) throws StorageException {
+    ChunkGeometry.checkLength(length);
+    try (Held held = lock(chunkId)) {
+      long oldLength = storedLength(chunkId);
+      if (length >= oldLength) {
+        return;
+      }
+      try (RocksStore.Batch batch = rocks.batch()) {
+        int firstDropped = ChunkGeometry.firstBlockAtOrAfter(length);
+        if (firstDropped < BLOCKS_PER_CHUNK) {
+          batch.deleteRange(BLOCKS, new BlockKey(chunkId, firstDropped).encode(),
+              new BlockKey(chunkId, BLOCKS_PER_CHUNK).encode());
+        }
+        int keep = (int) (length % BLOCK_SIZE);
+        if (keep != 0) {
+          int b = blockOf(length);
+          byte[] old = rocks.get(BLOCKS, new BlockKey(chunkId, b));
+          if (old != null && BlockValue.verify(old, chunkId, b) > keep) {
+            byte[] value = BlockValue.allocate(keep);
+            System.arraycopy(old, BlockValue.HEADER, value, BlockValue.HEADER, keep);
+            batch.putRaw(BLOCKS, new BlockKey(chunkId, b).encode(), BlockValue.seal(value));
+          }
+        }
+        if (length == 0) {
+          batch.delete(CHUNKS, chunkId);
+        } else {
+          batch.put(CHUNKS, chunkId, length);
+        }
+        // The request carries no sync flag; truncates are rare, so make them durable rather than guess.
+        batch.commitSync();
+      } catch (RocksDBException e) {
+        throw failure("truncate of chunk " + Long.toUnsignedString(chunkId), e);
+      }
+      used.addAndGet(length - oldLength);
+    }
+  }
+
+  /** Removes every block of the chunk. Deleting a chunk that holds nothing succeeds. */
+  public void delete(long chunkId) throws StorageException {
+    try (Held held = lock(chunkId)) {
+      long oldLength = storedLength(chunkId);
+      if (oldLength == 0) {
+        return;
+      }
+      try (RocksStore.Batch batch = rocks.batch()) {
+        batch.deleteRange(BLOCKS, new BlockKey(chunkId, 0).encode(),
+            new BlockKey(chunkId, BLOCKS_PER_CHUNK).encode());
+        batch.delete(CHUNKS, chunkId);
+        batch.commitSync();
+      } catch (RocksDBException e) {
+        throw failure("delete of chunk " + Long.toUnsignedString(chunkId), e);
+      }
+      used.addAndGet(-oldLength);
+    }
+  }
+
+  /** Sum of the stored lengths of all chunks (holes inside a chunk count: a sparse chunk is rare). */
+  public long usedBytes() {
+    return used.get();
+  }
+
+  public long capacityBytes() {
+    return capacity;
+  }
+
+  /** The underlying database: for tests and offline tools only; never write to it while requests run. */
+  public RocksStore rocks() {
+    return rocks;
+  }
+
+  /** Stored length of a chunk; the caller holds the chunk's lock. */
+  private long storedLength(long chunkId) throws StorageException {
+    try {
+      Long length = rocks.get(CHUNKS, chunkId);
+      return length == null ? 0 : length;
+    } catch (RocksDBException e) {
+      throw failure("lookup of chunk " + Long.toUnsignedString(chunkId), e);
+    }
+  }
+
+  private void reserve(long chunkId, long growth) throws StorageException.OutOfSpace {
+    while (growth > 0) {
+      long now = used.get();
+      if (now + growth > capacity) {
+        throw new StorageException.OutOfSpace("writing chunk " + Long.toUnsignedString(chunkId) + " needs "
+            + growth + " more bytes; " + now + " of " + capacity + " are used", null);
+      }
+      if (used.compareAndSet(now, now + growth)) {
+        return;
+      }
+    }
+  }
+
+  private static StorageException failure(String what, RocksDBException e) {
+    Status s = e.getStatus();
+    if (s != null && s.getSubCode() == Status.SubCode.NoSpace) {
+      return new StorageException.OutOfSpace(what + ": disk full: " + e.getMessage(), e);
+    }
+    return new StorageException.StoreFailure(what + " failed in RocksDB: " + e.getMessage(), e);
+  }
+
+  /** A held lock released by try-with-resources. */
+  private interface Held extends AutoCloseable {
+    @Override
+    void close();
+  }
+
+  /** Enters as a request: fails fast once close() has begun. */
+  private Held enter() throws StorageException.Unavailable {
+    Lock shared = lifecycle.readLock();
+    acquire(shared, "the chunk store");
+    if (closed.get()) {
+      shared.unlock();
+      throw new StorageException.Unavailable("the chunk store is closing");
+    }
+    return shared::unlock;
+  }
+
+  /** Enters as a request and takes the chunk's stripe lock. */
+  private Held lock(long chunkId) throws StorageException.Unavailable {
+    Held entered = enter();
+    ReentrantLock stripe = stripes[stripeOf(chunkId)];
+    try {
+      acquire(stripe, "chunk " + Long.toUnsignedString(chunkId));
+    } catch (StorageException.Unavailable e) {
+      entered.close();
+      throw e;
+    }
+    return () -> {
+      stripe.unlock();
+      entered.close();
+    };
+  }
+
+  /** Fibonacci hashing: ids that differ only in their high bits (not just consecutive ids) spread too. */
+  static int stripeOf(long chunkId) {
+    return (int) ((chunkId * 0x9E3779B97F4A7C15L) >>> (Long.SIZE - Integer.numberOfTrailingZeros(LOCK_STRIPES)));
+  }
+
+  private static void acquire(Lock lock, String what) throws StorageException.Unavailable {
+    try {
+      if (!lock.tryLock(LOCK_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+        throw new StorageException.Unavailable(what + " stayed busy for " + LOCK_WAIT.toSeconds() + " s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StorageException.Unavailable("interrupted while waiting for " + what);
+    }
+  }
+
+  /** Waits (bounded) for running requests, then frees the database. Idempotent. */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    Lock exclusive = lifecycle.writeLock();
+    try {
+      if (!exclusive.tryLock(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+        LOG.error("chunk store {}: requests still running after {} s; leaving the database open",
+            rocks.dir(), CLOSE_WAIT.toSeconds());
+        return;
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      LOG.error("chunk store {}: interrupted while closing; leaving the database open", rocks.dir());
+      return;
+    }
+    try {
+      rocks.close();
+    } finally {
+      exclusive.unlock();
+    }
+  }
+}

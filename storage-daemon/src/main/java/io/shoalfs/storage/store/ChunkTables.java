@@ -1,0 +1,34 @@
+package io.shoalfs.storage.store;
+
+import io.shoalfs.common.store.Codec;
+import io.shoalfs.common.store.TableDef;
+import java.util.List;
+
+/**
+ * The storage daemon's RocksDB tables (column families). Every key layout lives here and nowhere else.
+ *
+ * <table>
+ *   <caption>Tables of the chunk store</caption>
+ *   <tr><th>table</th><th>key</th><th>value</th></tr>
+ *   <tr><td>{@code blocks}</td>
+ *       <td>u64 chunk id (big-endian) ++ u32 block index (big-endian), 12 bytes; block i holds chunk bytes
+ *           {@code [i * 64 KiB, (i + 1) * 64 KiB)}</td>
+ *       <td>u32 CRC32C of the payload (big-endian) ++ payload, 0 to 64 KiB bytes; bytes past the payload's end
+ *           read as zeros. Large values go to BlobDB blob files (key-value separation).</td></tr>
+ *   <tr><td>{@code chunks}</td>
+ *       <td>u64 chunk id (big-endian)</td>
+ *       <td>u64 stored length (big-endian): one past the highest byte ever written, lowered by truncate; the
+ *           sum over all chunks is the daemon's used bytes. No record = nothing stored.</td></tr>
+ * </table>
+ *
+ * <p>Both tables change only together, in one WriteBatch per request, so the used-bytes sum always matches the
+ * blocks.
+ */
+public final class ChunkTables {
+  public static final TableDef<BlockKey, byte[]> BLOCKS = new TableDef<>("blocks", BlockKey.CODEC, Codec.BYTES);
+  public static final TableDef<Long, Long> CHUNKS = new TableDef<>("chunks", Codec.U64, Codec.U64);
+
+  public static final List<TableDef<?, ?>> ALL = List.of(BLOCKS, CHUNKS);
+
+  private ChunkTables() {}
+}

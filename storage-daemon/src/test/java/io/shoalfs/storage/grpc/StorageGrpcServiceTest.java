@@ -1,0 +1,198 @@
+package io.shoalfs.storage.grpc;
+
+import static io.shoalfs.storage.core.ChunkGeometry.BLOCK_SIZE;
+import static io.shoalfs.storage.core.ChunkGeometry.CHUNK_SIZE;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import io.shoalfs.common.net.GrpcServers;
+import io.shoalfs.common.net.HostPort;
+import io.shoalfs.common.net.Ports;
+import io.shoalfs.common.store.RocksStore;
+import io.shoalfs.proto.storage.DaemonStatusReply;
+import io.shoalfs.proto.storage.DaemonStatusRequest;
+import io.shoalfs.proto.storage.DeleteChunkRequest;
+import io.shoalfs.proto.storage.ReadChunkRequest;
+import io.shoalfs.proto.storage.StorageServiceGrpc;
+import io.shoalfs.proto.storage.TruncateChunkRequest;
+import io.shoalfs.proto.storage.WriteChunkRequest;
+import io.shoalfs.storage.store.BlockKey;
+import io.shoalfs.storage.store.ChunkStore;
+import io.shoalfs.storage.store.ChunkTables;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The storage API over real gRPC on loopback, against a real store, through the generated blocking stub. */
+@Timeout(60)
+class StorageGrpcServiceTest {
+  @TempDir
+  Path dir;
+
+  private ChunkStore store;
+  private Server server;
+  private ManagedChannel channel;
+
+  private StorageServiceGrpc.StorageServiceBlockingStub start(long capacity) throws Exception {
+    store = ChunkStore.open(dir, capacity);
+    HostPort listen = new HostPort("127.0.0.1", Ports.freePort());
+    server = GrpcServers.startTcp(listen, List.of(new StorageGrpcService("daemon-a", store)));
+    channel = NettyChannelBuilder.forAddress(listen.host(), listen.port()).usePlaintext()
+        .maxInboundMessageSize(GrpcServers.MAX_MESSAGE_BYTES).build();
+    return StorageServiceGrpc.newBlockingStub(channel);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (channel != null) {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+    GrpcServers.stop(server, 1000);
+    if (store != null) {
+      store.close();
+    }
+  }
+
+  private static StorageServiceGrpc.StorageServiceBlockingStub deadline(
+      StorageServiceGrpc.StorageServiceBlockingStub s) {
+    return s.withDeadlineAfter(20, TimeUnit.SECONDS);
+  }
+
+  private static void write(StorageServiceGrpc.StorageServiceBlockingStub s, long chunk, int offset, byte[] data) {
+    deadline(s).writeChunk(WriteChunkRequest.newBuilder()
+        .setChunkId(chunk).setOffset(offset).setData(ByteString.copyFrom(data)).build());
+  }
+
+  private static byte[] read(StorageServiceGrpc.StorageServiceBlockingStub s, long chunk, int offset, int length) {
+    return deadline(s).readChunk(ReadChunkRequest.newBuilder()
+        .setChunkId(chunk).setOffset(offset).setLength(length).build()).getData().toByteArray();
+  }
+
+  private static byte[] random(int length, long seed) {
+    byte[] b = new byte[length];
+    new Random(seed).nextBytes(b);
+    return b;
+  }
+
+  @Test
+  void writeReadTruncateDeleteAndStatusRoundTrip() throws Exception {
+    var stub = start(1L << 30);
+    byte[] whole = random(CHUNK_SIZE, 1);
+    deadline(stub).writeChunk(WriteChunkRequest.newBuilder()
+        .setChunkId(-1L).setOffset(0).setData(ByteString.copyFrom(whole)).setSync(true).build());
+    assertArrayEquals(whole, read(stub, -1L, 0, CHUNK_SIZE));
+    assertArrayEquals(Arrays.copyOfRange(whole, 100_000, 100_123), read(stub, -1L, 100_000, 123));
+
+    deadline(stub).truncateChunk(TruncateChunkRequest.newBuilder().setChunkId(-1L).setLength(1000).build());
+    byte[] expected = new byte[2000];
+    System.arraycopy(whole, 0, expected, 0, 1000);
+    assertArrayEquals(expected, read(stub, -1L, 0, 2000));
+
+    write(stub, 5, BLOCK_SIZE - 1, new byte[] {1, 2});
+    DaemonStatusReply status = deadline(stub).status(DaemonStatusRequest.getDefaultInstance());
+    assertEquals("daemon-a", status.getId());
+    assertEquals(1L << 30, status.getCapacityBytes());
+    assertEquals(1000 + BLOCK_SIZE + 1, status.getUsedBytes());
+
+    deadline(stub).deleteChunk(DeleteChunkRequest.newBuilder().setChunkId(-1L).build());
+    deadline(stub).deleteChunk(DeleteChunkRequest.newBuilder().setChunkId(-1L).build());
+    assertArrayEquals(new byte[2000], read(stub, -1L, 0, 2000));
+    assertEquals(BLOCK_SIZE + 1, deadline(stub).status(DaemonStatusRequest.getDefaultInstance()).getUsedBytes());
+  }
+
+  @Test
+  void corruptBlockIsDataLossNamingTheChunkWhileOtherBlocksStillRead() throws Exception {
+    var stub = start(1L << 30);
+    long chunk = 4242;
+    byte[] data = random(4 * BLOCK_SIZE, 2);
+    write(stub, chunk, 0, data);
+
+    // Damage block 2 in RocksDB itself, as a bad disk would.
+    RocksStore rocks = store.rocks();
+    BlockKey key = new BlockKey(chunk, 2);
+    byte[] value = rocks.get(ChunkTables.BLOCKS, key);
+    value[value.length / 2] ^= 1;
+    try (RocksStore.Batch b = rocks.batch()) {
+      b.put(ChunkTables.BLOCKS, key, value).commit();
+    }
+
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> read(stub, chunk, 0, data.length));
+    assertEquals(Status.Code.DATA_LOSS, e.getStatus().getCode());
+    assertTrue(e.getStatus().getDescription().contains("chunk 4242 block 2"), e.getStatus().getDescription());
+    assertEquals("4242", e.getTrailers().get(StorageGrpcService.CHUNK_ID_KEY));
+    assertEquals("2", e.getTrailers().get(StorageGrpcService.BLOCK_KEY));
+
+    assertEquals(Status.Code.DATA_LOSS, code(() -> write(stub, chunk, 2 * BLOCK_SIZE + 5, new byte[] {1})));
+    assertArrayEquals(Arrays.copyOfRange(data, 0, 2 * BLOCK_SIZE), read(stub, chunk, 0, 2 * BLOCK_SIZE));
+    assertArrayEquals(Arrays.copyOfRange(data, 3 * BLOCK_SIZE, 4 * BLOCK_SIZE),
+        read(stub, chunk, 3 * BLOCK_SIZE, BLOCK_SIZE));
+  }
+
+  static Stream<Arguments> invalidRequests() {
+    return Stream.<Arguments>of(
+        Arguments.of("write past the chunk end", (Consumer<StorageServiceGrpc.StorageServiceBlockingStub>)
+            s -> write(s, 1, CHUNK_SIZE - 10, new byte[11])),
+        Arguments.of("write starting past the end", (Consumer<StorageServiceGrpc.StorageServiceBlockingStub>)
+            s -> write(s, 1, CHUNK_SIZE + 1, new byte[0])),
+        Arguments.of("write at uint32 max", (Consumer<StorageServiceGrpc.StorageServiceBlockingStub>)
+            s -> write(s, 1, -1, new byte[1])),
+        Arguments.of("read past the chunk end", (Consumer<StorageServiceGrpc.StorageServiceBlockingStub>)
+            s -> read(s, 1, CHUNK_SIZE - 1, 2)),
+        Arguments.of("read longer than a chunk", (Consumer<StorageServiceGrpc.StorageServiceBlockingStub>)
+            s -> read(s, 1, 0, CHUNK_SIZE + 1)),
+        Arguments.of("read of uint32 max bytes", (Consumer<StorageServiceGrpc.StorageServiceBlockingStub>)
+            s -> read(s, 1, 0, -1)),
+        Arguments.of("read at uint32 max", (Consumer<StorageServiceGrpc.StorageServiceBlockingStub>)
+            s -> read(s, 1, -1, 1)),
+        Arguments.of("truncate past the chunk end", (Consumer<StorageServiceGrpc.StorageServiceBlockingStub>)
+            s -> deadline(s).truncateChunk(
+                TruncateChunkRequest.newBuilder().setChunkId(1).setLength(CHUNK_SIZE + 1).build())),
+        Arguments.of("truncate to uint32 max", (Consumer<StorageServiceGrpc.StorageServiceBlockingStub>)
+            s -> deadline(s).truncateChunk(TruncateChunkRequest.newBuilder().setChunkId(1).setLength(-1).build())));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("invalidRequests")
+  void invalidRangesAreInvalidArgument(String name, Consumer<StorageServiceGrpc.StorageServiceBlockingStub> call)
+      throws Exception {
+    var stub = start(1L << 30);
+    assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> call.accept(stub)));
+  }
+
+  @Test
+  void writesPastCapacityAreResourceExhausted() throws Exception {
+    var stub = start(2L * BLOCK_SIZE);
+    write(stub, 1, 0, new byte[BLOCK_SIZE]);
+    write(stub, 2, 0, new byte[BLOCK_SIZE]);
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> write(stub, 3, 0, new byte[1]));
+    assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
+    write(stub, 2, 10, random(100, 3));
+    deadline(stub).deleteChunk(DeleteChunkRequest.newBuilder().setChunkId(1).build());
+    write(stub, 3, 0, new byte[1]);
+    DaemonStatusReply status = deadline(stub).status(DaemonStatusRequest.getDefaultInstance());
+    assertEquals(BLOCK_SIZE + 1, status.getUsedBytes());
+  }
+
+  private static Status.Code code(Runnable call) {
+    return assertThrows(StatusRuntimeException.class, call::run).getStatus().getCode();
+  }
+}
