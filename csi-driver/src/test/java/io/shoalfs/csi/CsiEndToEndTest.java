@@ -26,6 +26,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -264,6 +266,62 @@ class CsiEndToEndTest {
     client = new CsiClient(driver.socket());
     client.node().nodeStageVolume(Requests.stage(id, staging).build());
     client.node().nodePublishVolume(Requests.publish(id, staging, t).build());
+    client.node().nodeUnpublishVolume(unpublish(id, t));
+    client.node().nodeUnstageVolume(unstage(id, staging));
+    assertTrue(MountCleanup.mountsUnder(tmp.toRealPath().toString()).isEmpty());
+    assertTrue(MountCleanup.mountProcessesUnder(tmp.toRealPath().toString()).isEmpty());
+  }
+
+  /**
+   * The plugin as a real process, stopped the way a supervisor stops it: SIGTERM to its whole process group.
+   * It exits 0 and removes its socket, and the FUSE mount it started keeps serving, because mount processes run
+   * in their own session (setsid). A new plugin then finds the mount through its state directory.
+   */
+  @Test
+  void sigtermToThePluginProcessGroupLeavesMountsServing() throws Exception {
+    client.close();
+    driver.close();
+    client = null;
+    driver = null;
+    Path socket = tmp.resolve("proc/csi.sock");
+    List<String> cmd = new ArrayList<>(List.of("setsid"));
+    cmd.addAll(MountProcesses.currentJava());
+    cmd.addAll(List.of(CsiMain.class.getName(), "--endpoint", "unix://" + socket, "--node-id", "node-1",
+        "--meta", cluster.metaAddrs, "--controller", "--node", "--state-dir", tmp.resolve("state").toString()));
+    Path out = tmp.resolve("csi.out");
+    Process plugin = new ProcessBuilder(cmd).redirectOutput(out.toFile())
+        .redirectError(tmp.resolve("csi.err").toFile()).start();
+    String pv = name();
+    Path staging = staging(pv);
+    Path t = target("pod-a", pv);
+    String id;
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (Files.readAllLines(out).isEmpty() && plugin.isAlive() && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      assertEquals(List.of("ready: csi unix://" + socket), Files.readAllLines(out),
+          Files.readString(tmp.resolve("csi.err")));
+      try (CsiClient c = new CsiClient(socket)) {
+        id = c.controller().createVolume(Requests.create(pv, 10 * MIB).build()).getVolume().getVolumeId();
+        c.node().nodeStageVolume(Requests.stage(id, staging).build());
+        c.node().nodePublishVolume(Requests.publish(id, staging, t).build());
+      }
+      Files.writeString(t.resolve("f"), "still here");
+
+      // setsid made the plugin a process group leader: pgid == pid.
+      new ProcessBuilder("kill", "-TERM", "--", "-" + plugin.pid()).start().waitFor(10, TimeUnit.SECONDS);
+      assertTrue(plugin.waitFor(30, TimeUnit.SECONDS), "plugin stops within 30 s");
+      assertEquals(0, plugin.exitValue(), Files.readString(tmp.resolve("csi.err")));
+    } finally {
+      plugin.destroyForcibly();
+    }
+    assertFalse(Files.exists(socket), "socket removed");
+    assertEquals("still here", Files.readString(t.resolve("f")), "the pod's mount survived the plugin");
+    assertEquals(1, MountCleanup.mountProcessesUnder(tmp.toRealPath().toString()).size());
+
+    driver = driver();
+    client = new CsiClient(driver.socket());
     client.node().nodeUnpublishVolume(unpublish(id, t));
     client.node().nodeUnstageVolume(unstage(id, staging));
     assertTrue(MountCleanup.mountsUnder(tmp.toRealPath().toString()).isEmpty());

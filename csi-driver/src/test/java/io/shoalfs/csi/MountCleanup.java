@@ -46,9 +46,19 @@ final class MountCleanup {
     return out;
   }
 
+  /**
+   * Mount processes serving a path under the prefix. Reads /proc/PID/cmdline itself: ProcessHandle.Info gives no
+   * arguments at all for command lines longer than a few KiB, and ours carry a long class path.
+   */
   static List<ProcessHandle> mountProcessesUnder(String prefix) {
     return ProcessHandle.allProcesses().filter(h -> {
-      String[] args = h.info().arguments().orElse(new String[0]);
+      String[] args;
+      try {
+        args = new String(Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "cmdline")),
+            java.nio.charset.StandardCharsets.UTF_8).split("\0");
+      } catch (java.io.IOException e) {
+        return false; // exited meanwhile
+      }
       boolean mount = false;
       boolean ours = false;
       for (String a : args) {
