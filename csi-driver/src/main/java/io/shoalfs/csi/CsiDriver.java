@@ -1,0 +1,109 @@
+package io.shoalfs.csi;
+
+import io.grpc.BindableService;
+import io.shoalfs.client.MetaClient;
+import io.shoalfs.csi.core.MetaProbe;
+import io.shoalfs.csi.core.MountProcesses;
+import io.shoalfs.csi.core.MountRecords;
+import io.shoalfs.csi.core.Mounter;
+import io.shoalfs.csi.core.NodeVolumes;
+import io.shoalfs.csi.core.VolumeLocks;
+import io.shoalfs.csi.core.Volumes;
+import io.shoalfs.csi.grpc.ControllerService;
+import io.shoalfs.csi.grpc.CsiServer;
+import io.shoalfs.csi.grpc.IdentityService;
+import io.shoalfs.csi.grpc.NodeService;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+
+/**
+ * Wires the CSI services for one driver instance and owns what they need (metadata clients, the server). Closing
+ * it stops serving and removes the socket; it deliberately leaves FUSE mounts alone (DESIGN decision 8).
+ */
+public final class CsiDriver implements AutoCloseable {
+  /**
+   * @param socket the unix socket to serve on
+   * @param nodeId this node's id (NodeGetInfo)
+   * @param metaAddrs ADDRS of the metadata service
+   * @param controller serve the Controller service
+   * @param node serve the Node service
+   * @param stateDir where the node keeps its mount records and mount logs
+   * @param mountTimeout how long a new FUSE mount may take to serve
+   * @param mountJava java binary, flags and class path for mount processes
+   */
+  public record Config(Path socket, String nodeId, String metaAddrs, boolean controller, boolean node,
+      Path stateDir, Duration mountTimeout, List<String> mountJava) {}
+
+  private final MetaClient meta;
+  private final MetaProbe probe;
+  private final CsiServer server;
+
+  private CsiDriver(MetaClient meta, MetaProbe probe, CsiServer server) {
+    this.meta = meta;
+    this.probe = probe;
+    this.server = server;
+  }
+
+  public static CsiDriver start(Config cfg) throws IOException {
+    if (!cfg.controller() && !cfg.node()) {
+      throw new IllegalArgumentException("serve at least one of --controller and --node");
+    }
+    MetaClient meta = MetaClient.connect(cfg.metaAddrs());
+    MetaProbe probe = new MetaProbe(cfg.metaAddrs());
+    VolumeLocks locks = new VolumeLocks();
+    Volumes volumes = new Volumes(meta);
+    List<BindableService> services = new ArrayList<>();
+    services.add(new IdentityService(version(), cfg.controller(), probe::ready));
+    if (cfg.controller()) {
+      services.add(new ControllerService(volumes, locks));
+    }
+    if (cfg.node()) {
+      MountProcesses processes = new MountProcesses(cfg.mountJava(), cfg.metaAddrs());
+      NodeVolumes nodeVolumes = new NodeVolumes(volumes, new Mounter(), processes, new MountRecords(cfg.stateDir()),
+          cfg.mountTimeout());
+      services.add(new NodeService(cfg.nodeId(), nodeVolumes, locks));
+    }
+    try {
+      return new CsiDriver(meta, probe, CsiServer.start(cfg.socket(), services));
+    } catch (IOException | RuntimeException e) {
+      probe.close();
+      meta.close();
+      throw e;
+    }
+  }
+
+  /** The build's version, from a resource Maven fills in; never empty. */
+  public static String version() {
+    try (InputStream in = CsiDriver.class.getResourceAsStream("version.properties")) {
+      if (in == null) {
+        throw new IllegalStateException("version.properties is missing from the build");
+      }
+      Properties p = new Properties();
+      p.load(in);
+      String v = p.getProperty("version", "");
+      if (v.isEmpty() || v.startsWith("${")) {
+        throw new IllegalStateException("version.properties was not filtered by the build: '" + v + "'");
+      }
+      return v;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public Path socket() {
+    return server.socket();
+  }
+
+  @Override
+  public void close() {
+    server.close();
+    probe.close();
+    meta.close();
+  }
+}

@@ -1,0 +1,98 @@
+package io.shoalfs.csi.core;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * What this node plugin staged, kept in its state directory so a restarted plugin still knows which FUSE
+ * process serves which staging path (the processes outlive the plugin). One small properties file per staging
+ * path, written atomically (temp file + rename); the mount process's log sits next to it.
+ */
+public final class MountRecords {
+  private final Path dir;
+
+  /**
+   * @param volumeId the CSI volume id that was staged
+   * @param stagingPath where it is mounted
+   * @param pid the mount process
+   * @param startMillis the mount process's start time, so a reused pid is not mistaken for it
+   */
+  public record Record(String volumeId, Path stagingPath, long pid, long startMillis) {}
+
+  public MountRecords(Path stateDir) {
+    this.dir = stateDir.resolve("mounts");
+  }
+
+  public Path logFile(Path stagingPath) {
+    return dir.resolve(key(stagingPath) + ".log");
+  }
+
+  public Optional<Record> load(Path stagingPath) throws CsiError.Internal {
+    Path f = file(stagingPath);
+    if (!Files.exists(f)) {
+      return Optional.empty();
+    }
+    Properties p = new Properties();
+    try (Reader r = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
+      p.load(r);
+      return Optional.of(new Record(p.getProperty("volume_id"), Path.of(p.getProperty("staging_path")),
+          Long.parseLong(p.getProperty("pid")), Long.parseLong(p.getProperty("start_millis"))));
+    } catch (IOException | RuntimeException e) {
+      throw new CsiError.Internal("unreadable mount record " + f + ": " + e.getMessage(), e);
+    }
+  }
+
+  public void save(Record rec) throws CsiError.Internal {
+    Properties p = new Properties();
+    p.setProperty("volume_id", rec.volumeId());
+    p.setProperty("staging_path", rec.stagingPath().toString());
+    p.setProperty("pid", Long.toString(rec.pid()));
+    p.setProperty("start_millis", Long.toString(rec.startMillis()));
+    Path f = file(rec.stagingPath());
+    try {
+      Files.createDirectories(dir);
+      Path tmp = Files.createTempFile(dir, "record", ".tmp");
+      try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+        p.store(w, "Shoal CSI mount of " + rec.volumeId());
+      }
+      Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new CsiError.Internal("cannot write mount record " + f + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Forgets a staging path: its record and its mount process's log. */
+  public void delete(Path stagingPath) throws CsiError.Internal {
+    try {
+      Files.deleteIfExists(file(stagingPath));
+      Files.deleteIfExists(logFile(stagingPath));
+    } catch (IOException e) {
+      throw new CsiError.Internal("cannot delete mount record for " + stagingPath + ": " + e.getMessage(), e);
+    }
+  }
+
+  private Path file(Path stagingPath) {
+    return dir.resolve(key(stagingPath) + ".properties");
+  }
+
+  /** Staging paths are long and full of slashes; a hash makes a safe, fixed-length file name. */
+  private static String key(Path stagingPath) {
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256")
+          .digest(stagingPath.toString().getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(d, 0, 16);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every JDK", e);
+    }
+  }
+}
