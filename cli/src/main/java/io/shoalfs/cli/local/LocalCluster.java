@@ -31,6 +31,7 @@ public final class LocalCluster implements AutoCloseable {
   private final List<Component> storages = new ArrayList<>();
   private Component mount;
   private volatile boolean stopping;
+  private boolean closed;
 
   public LocalCluster(Options options, ClusterLayout layout) {
     this.options = options;
@@ -94,6 +95,10 @@ public final class LocalCluster implements AutoCloseable {
   @Override
   public synchronized void close() {
     stopping = true;
+    if (closed) {
+      return;
+    }
+    closed = true;
     if (mount != null) {
       LOG.info("stopping mount");
       mount.stop(STOP_GRACE_SECONDS);
