@@ -37,6 +37,7 @@ public final class MetaClient implements AutoCloseable {
   private final Map<HostPort, ManagedChannel> channels = new ConcurrentHashMap<>();
   private final Map<HostPort, MetaServiceGrpc.MetaServiceBlockingStub> stubs = new ConcurrentHashMap<>();
   private volatile HostPort leader;
+  private volatile boolean closed;
 
   /** @param metaAddrs ADDRS as users type it: the replicas' Raft addresses (client port = raft port + 1) */
   public static MetaClient connect(String metaAddrs) {
@@ -73,6 +74,9 @@ public final class MetaClient implements AutoCloseable {
     int attempt = 0;
     String last = "no attempt";
     while (System.nanoTime() < deadline) {
+      if (closed) {
+        throw new MetaException(Code.UNAVAILABLE, "metadata client closed");
+      }
       attempt++;
       try {
         MetaReply reply = stub(target).withDeadlineAfter(ATTEMPT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
@@ -223,6 +227,7 @@ public final class MetaClient implements AutoCloseable {
 
   @Override
   public void close() {
+    closed = true;
     for (ManagedChannel c : channels.values()) {
       c.shutdownNow();
     }

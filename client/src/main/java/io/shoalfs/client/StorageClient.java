@@ -59,7 +59,7 @@ public final class StorageClient implements AutoCloseable {
     try {
       stub(chunk).writeChunk(req);
     } catch (StatusRuntimeException e) {
-      throw new IOException("write of chunk " + chunk.getChunkId() + " failed: " + e.getStatus(), e);
+      throw new IOException("write of chunk " + chunk.getChunkId() + " failed: " + describe(e), e);
     }
   }
 
@@ -69,7 +69,7 @@ public final class StorageClient implements AutoCloseable {
     try {
       return stub(chunk).readChunk(req).getData();
     } catch (StatusRuntimeException e) {
-      throw new IOException("read of chunk " + chunk.getChunkId() + " failed: " + e.getStatus(), e);
+      throw new IOException("read of chunk " + chunk.getChunkId() + " failed: " + describe(e), e);
     }
   }
 
@@ -78,8 +78,14 @@ public final class StorageClient implements AutoCloseable {
       stub(chunk).truncateChunk(
           TruncateChunkRequest.newBuilder().setChunkId(chunk.getChunkId()).setLength(length).build());
     } catch (StatusRuntimeException e) {
-      throw new IOException("truncate of chunk " + chunk.getChunkId() + " failed: " + e.getStatus(), e);
+      throw new IOException("truncate of chunk " + chunk.getChunkId() + " failed: " + describe(e), e);
     }
+  }
+
+  /** One line: the gRPC code and description, without the cause's stack trace that Status.toString() carries. */
+  private static String describe(StatusRuntimeException e) {
+    String d = e.getStatus().getDescription();
+    return e.getStatus().getCode() + (d == null ? "" : ": " + d.lines().findFirst().orElse(""));
   }
 
   private StorageServiceGrpc.StorageServiceBlockingStub stub(ChunkRef chunk) throws IOException {
