@@ -79,12 +79,21 @@ final class FuseAdapter extends FuseStubFS {
       LOG.debug("{} {}: {}", what, path, e.getMessage());
       return -e.errno();
     } catch (IOException e) {
-      LOG.warn("{} {} failed: {}", what, path, e.getMessage());
+      LOG.warn("{} {} failed: {}", what, path, firstLine(e.getMessage()));
       return -ErrorCodes.EIO();
     } catch (Throwable t) {
-      LOG.error("{} {} failed unexpectedly: {}", what, path, t.toString());
+      LOG.error("{} {} failed unexpectedly: {}", what, path, firstLine(t.toString()));
       return -ErrorCodes.EIO();
     }
+  }
+
+  /** gRPC statuses print their cause's stack trace: keep the log to one line per failure. */
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "";
+    }
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl).stripTrailing();
   }
 
   @Override

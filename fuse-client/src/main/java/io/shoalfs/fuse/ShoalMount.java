@@ -46,11 +46,13 @@ public final class ShoalMount implements AutoCloseable {
   /**
    * Always passed to libfuse; options given by the user come after them (so they win where libfuse lets the
    * last one win). big_writes: fuse2 otherwise sends 4 KiB writes. use_ino: st_ino is our inode number.
-   * attr/entry timeouts: the kernel caches attributes and names for about a second, like the path cache.
+   * entry_timeout=1: names are cached for a second, like the client's path cache. attr_timeout=0: the kernel
+   * does not re-read attributes when a file is opened, so a size cached from before another client's
+   * close would cut reads short after this open; the client caches directory attributes itself instead.
    */
   static final List<String> BASE_OPTIONS = List.of(
       "big_writes", "max_write=131072", "fsname=shoal", "subtype=shoal", "allow_other", "default_permissions",
-      "use_ino", "attr_timeout=1", "entry_timeout=1", "negative_timeout=0");
+      "use_ino", "attr_timeout=0", "entry_timeout=1", "negative_timeout=0");
 
   /** The request itself is wrong (mount point, subvolume, addresses): the user has to change it. */
   public static final class BadRequestException extends IOException {
@@ -289,7 +291,7 @@ public final class ShoalMount implements AutoCloseable {
    * after that, the FUSE connection is aborted so no thread stays blocked on it.
    */
   private void unmount() {
-    if (loop == null) {
+    if (loop == null || (loopDone.getCount() == 0 && !MountTable.hasFuseMount(mountPoint))) {
       return;
     }
     try {

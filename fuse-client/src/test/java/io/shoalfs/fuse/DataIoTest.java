@@ -14,8 +14,14 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -191,6 +197,48 @@ class DataIoTest {
     expect[(int) far + 1] = 8;
     expect[(int) far + 2] = 9;
     assertSame(expect, back, "sparse file");
+  }
+
+  @Test
+  void concurrentWritersOfDifferentFilesAndOfOneFile() throws Exception {
+    long seed = seed();
+    int threads = 4;
+    byte[][] data = new byte[threads][];
+    Random rnd = new Random(seed);
+    for (int i = 0; i < threads; i++) {
+      data[i] = new byte[6 * MiB + rnd.nextInt(MiB)];
+      rnd.nextBytes(data[i]);
+    }
+    Path shared = mount.root().resolve("interleaved.bin");
+    int slice = 2 * MiB + 4096;
+    try (FileChannel one = FileChannel.open(shared, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+      List<Callable<Void>> jobs = new ArrayList<>();
+      for (int i = 0; i < threads; i++) {
+        int t = i;
+        jobs.add(() -> {
+          Files.write(mount.root().resolve("own-" + t + ".bin"), data[t]);
+          // Each thread also fills its own slice of one shared file through its own handle.
+          try (FileChannel mine = FileChannel.open(shared, StandardOpenOption.WRITE)) {
+            writeFully(mine, ByteBuffer.wrap(data[t], 0, slice), (long) t * slice);
+          }
+          return null;
+        });
+      }
+      ExecutorService pool = Executors.newFixedThreadPool(threads);
+      try {
+        for (Future<Void> f : pool.invokeAll(jobs)) {
+          f.get();
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+    byte[] expectShared = new byte[threads * slice];
+    for (int i = 0; i < threads; i++) {
+      assertSame(data[i], Files.readAllBytes(mount.root().resolve("own-" + i + ".bin")), "file " + i + ", seed " + seed);
+      System.arraycopy(data[i], 0, expectShared, i * slice, slice);
+    }
+    assertSame(expectShared, Files.readAllBytes(shared), "shared file, seed " + seed);
   }
 
   static void writeFully(FileChannel ch, ByteBuffer src, long off) throws IOException {

@@ -167,7 +167,7 @@ class NamespaceTest {
   }
 
   @Test
-  void inodeNumbersAndRoot() throws IOException {
+  void inodeNumbersAndRoot() throws Exception {
     assertEquals(Layout.ROOT_INO, ((Number) Files.getAttribute(mount.root(), "unix:ino")).longValue());
     Path f = Files.writeString(mount.root().resolve("ino.txt"), "i");
     long ino = ((Number) Files.getAttribute(f, "unix:ino")).longValue();

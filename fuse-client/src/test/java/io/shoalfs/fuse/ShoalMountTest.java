@@ -138,7 +138,7 @@ class ShoalMountTest {
       assertTrue(MountTable.hasFuseMount(mp));
       Files.writeString(mp.resolve("from-process.txt"), "p");
       assertEquals("p", Files.readString(mp.resolve("from-process.txt")));
-      p.destroy(); // SIGTERM
+      p.toHandle().destroy(); // SIGTERM, leaving our end of its stdout open
       assertTrue(p.waitFor(30, TimeUnit.SECONDS), "mount process exits after SIGTERM");
       assertEquals(0, p.exitValue());
       assertFalse(MountTable.hasFuseMount(mp));

@@ -35,6 +35,7 @@ public final class TestCluster implements AutoCloseable {
     this.client = MetaClient.connect(metaAddrs);
   }
 
+  /** A cluster of its own, for tests that break it; the caller closes it. */
   static TestCluster start() throws IOException {
     Path dir = Files.createTempDirectory("shoal-fuse-cluster");
     int raftPort = Ports.freePortPair();
@@ -67,6 +68,11 @@ public final class TestCluster implements AutoCloseable {
   /** A metadata client of the test itself (to create subvolumes, check statfs figures). */
   MetaClient client() {
     return client;
+  }
+
+  /** Stops the storage daemon (for failure tests; the cluster is then only good for closing). */
+  void stopStorage() {
+    storage.close();
   }
 
   @Override

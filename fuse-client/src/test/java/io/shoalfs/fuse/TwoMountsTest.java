@@ -75,6 +75,19 @@ class TwoMountsTest {
   }
 
   @Test
+  void appendOnOneAfterTheOtherGrewTheFile() throws IOException {
+    Path onA = a.root().resolve("appended.txt");
+    Path onB = b.root().resolve("appended.txt");
+    Files.writeString(onA, "abc");
+    assertEquals(3, Files.size(onB));
+    Files.writeString(onA, "def", java.nio.file.StandardOpenOption.APPEND);
+    // B saw size 3 a moment ago; its append must land after A's bytes, not over them.
+    Files.writeString(onB, "ghi", java.nio.file.StandardOpenOption.APPEND);
+    assertEquals("abcdefghi", Files.readString(onA));
+    assertEquals("abcdefghi", Files.readString(onB));
+  }
+
+  @Test
   void fsyncMakesDataVisibleWhileTheWriterKeepsTheFileOpen() throws IOException {
     Path onA = a.root().resolve("synced.txt");
     try (var ch = java.nio.channels.FileChannel.open(onA, java.nio.file.StandardOpenOption.CREATE,

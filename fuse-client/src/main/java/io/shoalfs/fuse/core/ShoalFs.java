@@ -52,6 +52,7 @@ public final class ShoalFs implements AutoCloseable {
   private final long rootIno;
   private final FsConfig config;
   private final PathCache paths;
+  private final DirAttrCache dirs;
   private final Map<Long, Handle> handles = new ConcurrentHashMap<>();
   /** Open inodes by number; guarded by itself (also guards {@link OpenInode#refs}). */
   private final Map<Long, OpenInode> inodes = new HashMap<>();
@@ -91,6 +92,7 @@ public final class ShoalFs implements AutoCloseable {
     this.rootIno = rootIno;
     this.config = config;
     this.paths = new PathCache(config.pathTtl(), config.pathCacheEntries());
+    this.dirs = new DirAttrCache(config.pathTtl(), config.pathCacheEntries());
   }
 
   public long rootIno() {
@@ -101,7 +103,10 @@ public final class ShoalFs implements AutoCloseable {
 
   /** Attributes of {@code path}; the size includes this client's writes not yet committed. */
   public Attr getAttr(String path) throws MetaException, IOException, FsException {
-    return withLocalSize(onPath(path, this::freshAttr));
+    return withLocalSize(onPath(path, r -> {
+      Attr dir = r.attr() == null ? dirs.get(r.ino()) : null;
+      return dir != null ? dir : freshAttr(r);
+    }));
   }
 
   public Attr getAttr(long fh) throws MetaException, FsException {
@@ -138,7 +143,10 @@ public final class ShoalFs implements AutoCloseable {
   public Attr mkdir(String path, int mode, int uid, int gid) throws MetaException, IOException, FsException {
     String name = checkedName(path);
     long gen = paths.generation();
-    Attr a = onPath(parentOf(path), p -> meta.mkdir(p.ino(), name, mode & 07777, uid, gid));
+    Attr a = onPath(parentOf(path), p -> {
+      dirs.invalidate(p.ino());
+      return meta.mkdir(p.ino(), name, mode & 07777, uid, gid);
+    });
     paths.put(path, a.getIno(), gen);
     return a;
   }
@@ -147,6 +155,7 @@ public final class ShoalFs implements AutoCloseable {
     String name = checkedName(path);
     try {
       onPath(parentOf(path), p -> {
+        dirs.invalidate(p.ino());
         meta.unlink(p.ino(), name);
         return null;
       });
@@ -159,6 +168,7 @@ public final class ShoalFs implements AutoCloseable {
     String name = checkedName(path);
     try {
       onPath(parentOf(path), p -> {
+        dirs.invalidate(p.ino());
         meta.rmdir(p.ino(), name);
         return null;
       });
@@ -173,6 +183,8 @@ public final class ShoalFs implements AutoCloseable {
     try {
       Resolved src = resolve(parentOf(from), true);
       Resolved dst = resolve(parentOf(to), true);
+      dirs.invalidate(src.ino());
+      dirs.invalidate(dst.ino());
       try {
         meta.rename(src.ino(), fromName, dst.ino(), toName, 0);
         return;
@@ -183,7 +195,11 @@ public final class ShoalFs implements AutoCloseable {
       }
       paths.invalidateChain(from);
       paths.invalidateChain(to);
-      meta.rename(resolve(parentOf(from), false).ino(), fromName, resolve(parentOf(to), false).ino(), toName, 0);
+      Resolved src2 = resolve(parentOf(from), false);
+      Resolved dst2 = resolve(parentOf(to), false);
+      dirs.invalidate(src2.ino());
+      dirs.invalidate(dst2.ino());
+      meta.rename(src2.ino(), fromName, dst2.ino(), toName, 0);
     } finally {
       paths.invalidateTree(from);
       paths.invalidateTree(to);
@@ -227,7 +243,10 @@ public final class ShoalFs implements AutoCloseable {
       // Uncommitted writes would otherwise be committed later with their own mtime, undoing e.g. the mtime
       // that `cp -p` sets on the open file before closing it.
       commitIfOpen(r.ino());
-      return meta.setAttr(b.setIno(r.ino()).build());
+      dirs.invalidate(r.ino());
+      Attr a = meta.setAttr(b.setIno(r.ino()).build());
+      dirs.offer(a);
+      return a;
     });
   }
 
@@ -243,7 +262,10 @@ public final class ShoalFs implements AutoCloseable {
     String name = checkedName(path);
     long gen = paths.generation();
     Attr a = onPath(parentOf(path),
-        p -> meta.create(p.ino(), name, mode & 07777, uid, gid, (flags & O_EXCL) != 0));
+        p -> {
+          dirs.invalidate(p.ino());
+          return meta.create(p.ino(), name, mode & 07777, uid, gid, (flags & O_EXCL) != 0);
+        });
     paths.put(path, a.getIno(), gen);
     if (a.getType() != FileType.REGULAR) {
       throw new FsException(Errno.EISDIR, path + " is not a regular file");
@@ -587,6 +609,7 @@ public final class ShoalFs implements AutoCloseable {
       return r.attr();
     }
     Attr a = meta.getAttr(r.ino());
+    dirs.offer(a);
     if (a.getNlink() == 0) {
       // Removed by another client while its path was cached here.
       throw new MetaException(Code.ENOENT, "inode " + r.ino() + " was removed");
@@ -638,6 +661,7 @@ public final class ShoalFs implements AutoCloseable {
     Resolved parent = resolve(parentOf(path), useCache);
     Attr a = meta.lookup(parent.ino(), name);
     paths.put(path, a.getIno(), gen);
+    dirs.offer(a);
     return new Resolved(a.getIno(), a, parent.cached());
   }
 
