@@ -356,6 +356,50 @@ class CsiEndToEndTest {
     assertFalse(mounted(staging));
   }
 
+  /** A second call for a volume while the first is still mounting it is ABORTED; the CO retries it later. */
+  @Test
+  void concurrentCallsOnOneVolumeAreAborted() throws Exception {
+    String pv = name();
+    String id = create(pv, 10 * MIB).getVolumeId();
+    Path staging = staging(pv);
+    MountRecords records = new MountRecords(tmp.resolve("state"));
+    java.util.concurrent.CompletableFuture<Void> first = java.util.concurrent.CompletableFuture.runAsync(
+        () -> client.node().nodeStageVolume(Requests.stage(id, staging).build()));
+    // The record is written as soon as the mount process starts, while the first call still holds the lock.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (records.load(Mounter.normalize(staging)).isEmpty() && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertFalse(first.isDone(), "the mount takes a JVM start; the first call is still waiting for it");
+    StatusRuntimeException second = assertThrows(StatusRuntimeException.class,
+        () -> client.node().nodeStageVolume(Requests.stage(id, staging).build()));
+    assertEquals(Status.Code.ABORTED, second.getStatus().getCode());
+    first.get(90, TimeUnit.SECONDS);
+    client.node().nodeStageVolume(Requests.stage(id, staging).build());
+    client.node().nodeUnstageVolume(unstage(id, staging));
+  }
+
+  /** A mount process that dies at start fails staging with INTERNAL and the end of its log, and leaves nothing. */
+  @Test
+  void aMountProcessThatDiesFailsStagingWithItsLog() throws Exception {
+    String pv = name();
+    String id = create(pv, 10 * MIB).getVolumeId();
+    Path staging = staging(pv);
+    String java = MountProcesses.currentJava().get(0);
+    Path badSocket = tmp.resolve("bad/csi.sock");
+    try (CsiDriver bad = CsiDriver.start(new CsiDriver.Config(badSocket, "node-1", cluster.metaAddrs, false, true,
+        tmp.resolve("state-bad"), Duration.ofSeconds(60), List.of(java, "-cp", tmp.resolve("no-classes").toString())));
+        CsiClient c = new CsiClient(badSocket)) {
+      StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+          () -> c.node().nodeStageVolume(Requests.stage(id, staging).build()));
+      assertEquals(Status.Code.INTERNAL, e.getStatus().getCode());
+      assertTrue(e.getStatus().getDescription().contains(MountProcesses.MAIN_CLASS), e.getStatus().getDescription());
+    }
+    assertFalse(mounted(staging));
+    assertTrue(new MountRecords(tmp.resolve("state-bad")).load(Mounter.normalize(staging)).isEmpty());
+    assertTrue(MountCleanup.mountProcessesUnder(tmp.toRealPath().toString()).isEmpty());
+  }
+
   private static NodeUnpublishVolumeRequest unpublish(String id, Path target) {
     return NodeUnpublishVolumeRequest.newBuilder().setVolumeId(id).setTargetPath(target.toString()).build();
   }

@@ -16,13 +16,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Checks wire-critical facts of our csi.proto against the numbers in the CSI v1.12.0 spec text: full service
  * names (part of every gRPC path), method names, field names and numbers, enum numbers, oneofs and the
  * csi_secret option. A mistake here would make kubelet or a sidecar silently misread our messages.
  */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
 class CsiProtoWireTest {
   private static final FileDescriptor FILE = Csi.getDescriptor();
 

@@ -75,14 +75,27 @@ public final class MetaServer implements AutoCloseable {
    * @param electionTimeoutMin / electionTimeoutMax Raft election timeout range; leader loss is noticed after it
    * @param snapshotEvery entries between automatic snapshots (a snapshot is also taken on every clean stop)
    * @param purgeGap log entries at least purged at once after a snapshot
+   * @param logSegmentBytes size of a Raft log segment; the log is purged in whole closed segments
    * @param retryCacheExpiry how long a write's reply is kept for retries with the same call id; must exceed
    *     the clients' total retry time (MetaClient: 60 s)
    * @param callTimeout the longest a client call waits inside the server before UNAVAILABLE
+   * @param snapshotOnStop snapshot on a clean stop, so the next start replays nothing; off only to test the
+   *     replay a crash needs
    */
   public record Tuning(Duration electionTimeoutMin, Duration electionTimeoutMax, long snapshotEvery, int purgeGap,
-      Duration retryCacheExpiry, Duration callTimeout) {
+      long logSegmentBytes, Duration retryCacheExpiry, Duration callTimeout, boolean snapshotOnStop) {
     public static final Tuning DEFAULTS = new Tuning(Duration.ofMillis(1000), Duration.ofMillis(2000), 10_000, 1024,
-        Duration.ofMinutes(2), Duration.ofSeconds(10));
+        8L << 20, Duration.ofMinutes(2), Duration.ofSeconds(10), true);
+
+    public Tuning withElectionTimeout(Duration min, Duration max) {
+      return new Tuning(min, max, snapshotEvery, purgeGap, logSegmentBytes, retryCacheExpiry, callTimeout,
+          snapshotOnStop);
+    }
+
+    public Tuning withSnapshots(long every, int gap, long segmentBytes, boolean onStop) {
+      return new Tuning(electionTimeoutMin, electionTimeoutMax, every, gap, segmentBytes, retryCacheExpiry,
+          callTimeout, onStop);
+    }
   }
 
   private final Config config;
@@ -151,7 +164,14 @@ public final class MetaServer implements AutoCloseable {
     RaftServerConfigKeys.Rpc.setTimeoutMax(p, millis(t.electionTimeoutMax()));
     RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, millis(t.electionTimeoutMin()));
     RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, millis(t.electionTimeoutMax()));
-    RaftServerConfigKeys.Rpc.setRequestTimeout(p, millis(t.electionTimeoutMax().multipliedBy(2)));
+    TimeDuration requestTimeout = millis(t.electionTimeoutMax().multipliedBy(2));
+    RaftServerConfigKeys.Rpc.setRequestTimeout(p, requestTimeout);
+    // Snapshot shipping to a lagging follower: 4 MB chunks, one unacknowledged at a time, each acknowledged
+    // within the request timeout, so an attempt against a follower that went away is given up after one
+    // request timeout (Ratis's defaults wait 8 x 3 s before retrying).
+    RaftServerConfigKeys.Log.Appender.setSnapshotChunkSizeMax(p, SizeInBytes.valueOf(4L << 20));
+    GrpcConfigKeys.Server.setInstallSnapshotRequestElementLimit(p, 1);
+    GrpcConfigKeys.Server.setInstallSnapshotRequestTimeout(p, requestTimeout);
     // Followers get new entries at once instead of after the appender's default wait.
     RaftServerConfigKeys.Log.Appender.setWaitTimeMin(p, TimeDuration.ZERO);
     RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
@@ -159,13 +179,14 @@ public final class MetaServer implements AutoCloseable {
     RaftServerConfigKeys.Read.setTimeout(p, millis(t.callTimeout()));
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, t.snapshotEvery());
+    RaftServerConfigKeys.Snapshot.setTriggerWhenStopEnabled(p, t.snapshotOnStop());
     RaftServerConfigKeys.Snapshot.setCreationGap(p, Math.min(1024, t.snapshotEvery()));
     RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
     // The snapshot is the durable base: the log before it may go even if a follower still needs it (that
     // follower then gets the snapshot), so a replica that is down for long cannot make the log grow forever.
     RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
     RaftServerConfigKeys.Log.setPurgeGap(p, t.purgeGap());
-    RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("8MB"));
+    RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(t.logSegmentBytes()));
     RaftServerConfigKeys.RetryCache.setExpiryTime(p, millis(t.retryCacheExpiry()));
     return p;
   }

@@ -22,8 +22,8 @@ public final class MountProcesses {
   public static final String MAIN_CLASS = "io.shoalfs.fuse.MountMain";
   /** JVM flags a mount process needs as much as the plugin does; agents, debuggers and the like are dropped. */
   private static final List<String> INHERITED_FLAGS = List.of("--enable-native-access",
-      "--sun-misc-unsafe-memory-access", "--add-opens", "--add-exports", "--add-modules", "-Djava.library.path", "-Djnr.", "-Djna.", "-Xmx", "-Xms",
-      "-Xss", "-XX:MaxDirectMemorySize");
+      "--sun-misc-unsafe-memory-access", "--add-opens", "--add-exports", "--add-modules", "-Djava.library.path",
+      "-Djnr.", "-Djna.", "-Xmx", "-Xms", "-Xss", "-XX:MaxDirectMemorySize");
   private static final List<String> TWO_TOKEN_FLAGS = List.of("--add-opens", "--add-exports", "--add-modules");
 
   private final List<String> javaCommand;
@@ -59,7 +59,10 @@ public final class MountProcesses {
     return cmd;
   }
 
-  /** Starts a mount of the subvolume at the mount point; output goes to the log file. */
+  /**
+   * Starts a mount of the subvolume at the mount point; output goes to the log file, which each start truncates
+   * so a mount the CO retries forever cannot grow it without bound.
+   */
   public Process start(String subvolume, Path mountPoint, Path logFile) throws CsiError.Internal {
     List<String> cmd = new ArrayList<>();
     cmd.add("setsid");
@@ -68,7 +71,7 @@ public final class MountProcesses {
     try {
       Files.createDirectories(logFile.getParent());
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+          .redirectOutput(ProcessBuilder.Redirect.to(logFile.toFile()))
           .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
       LOG.info("started mount process {} for subvolume {} at {} (log {})", p.pid(), subvolume, mountPoint, logFile);
       return p;

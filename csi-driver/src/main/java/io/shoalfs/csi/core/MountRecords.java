@@ -71,13 +71,22 @@ public final class MountRecords {
     }
   }
 
-  /** Forgets a staging path: its record and its mount process's log. */
+  /** Forgets a staging path's mount; its log stays for whoever investigates a failed mount. */
   public void delete(Path stagingPath) throws CsiError.Internal {
+    deleteFile(file(stagingPath));
+  }
+
+  /** Forgets a cleanly unmounted staging path: its record and its mount process's log. */
+  public void deleteWithLog(Path stagingPath) throws CsiError.Internal {
+    deleteFile(file(stagingPath));
+    deleteFile(logFile(stagingPath));
+  }
+
+  private static void deleteFile(Path f) throws CsiError.Internal {
     try {
-      Files.deleteIfExists(file(stagingPath));
-      Files.deleteIfExists(logFile(stagingPath));
+      Files.deleteIfExists(f);
     } catch (IOException e) {
-      throw new CsiError.Internal("cannot delete mount record for " + stagingPath + ": " + e.getMessage(), e);
+      throw new CsiError.Internal("cannot delete " + f + ": " + e.getMessage(), e);
     }
   }
 

@@ -86,9 +86,10 @@ public final class NodeVolumes {
     long deadline = System.nanoTime() + readyTimeout.toNanos();
     while (System.nanoTime() < deadline) {
       if (!p.isAlive()) {
+        String tail = MountProcesses.tail(log, 20);
         records.delete(staging);
-        throw new CsiError.Internal("mount process for " + volumeId + " exited with " + p.exitValue() + ": "
-            + MountProcesses.tail(log, 20));
+        throw new CsiError.Internal("mount process for " + volumeId + " exited with " + p.exitValue() + " (log "
+            + log + "): " + tail);
       }
       Optional<MountInfo> m = mounter.at(staging);
       if (m.isPresent() && m.get().isFuse() && serves(staging)) {
@@ -103,7 +104,8 @@ public final class NodeVolumes {
       mounter.unmountLazy(staging);
     }
     records.delete(staging);
-    throw new CsiError.Internal("mount of " + volumeId + " did not serve within " + readyTimeout + ": " + tail);
+    throw new CsiError.Internal("mount of " + volumeId + " did not serve within " + readyTimeout + " (log " + log
+        + "): " + tail);
   }
 
   /** Unmounts the staging path and ends its mount process. */
@@ -123,7 +125,7 @@ public final class NodeVolumes {
     }
     if (rec.isPresent()) {
       stopProcess(rec.get());
-      records.delete(staging);
+      records.deleteWithLog(staging);
     }
     LOG.info("unstaged {} from {}{}", volumeId, staging, m.isPresent() ? "" : " (was not mounted)");
   }

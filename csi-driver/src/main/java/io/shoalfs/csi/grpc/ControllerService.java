@@ -2,6 +2,7 @@ package io.shoalfs.csi.grpc;
 
 import io.grpc.stub.StreamObserver;
 import io.shoalfs.csi.core.CsiError;
+import io.shoalfs.csi.core.VolumeId;
 import io.shoalfs.csi.core.VolumeLocks;
 import io.shoalfs.csi.core.Volumes;
 import io.shoalfs.proto.csi.ControllerGetCapabilitiesRequest;
@@ -42,7 +43,8 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
       if (req.hasVolumeContentSource()) {
         throw new CsiError.InvalidArgument("volume_content_source is not supported yet (no snapshots or clones)");
       }
-      try (var lock = locks.acquire("name/" + name)) {
+      // Locked under the id the name maps to, so a CreateVolume and a DeleteVolume of one volume never overlap.
+      try (var lock = locks.acquire(VolumeId.forName(name).encode())) {
         Volumes.Volume v = volumes.create(name, req.getCapacityRange().getRequiredBytes(),
             req.getCapacityRange().getLimitBytes());
         return CreateVolumeResponse.newBuilder().setVolume(Volume.newBuilder()

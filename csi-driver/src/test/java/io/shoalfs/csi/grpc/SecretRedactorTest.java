@@ -7,8 +7,11 @@ import com.google.protobuf.Message;
 import io.shoalfs.proto.csi.CreateVolumeRequest;
 import io.shoalfs.proto.csi.GetPluginInfoResponse;
 import io.shoalfs.proto.csi.NodeStageVolumeRequest;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
 class SecretRedactorTest {
   @Test
   void secretValuesAreMaskedAndEverythingElseKept() {

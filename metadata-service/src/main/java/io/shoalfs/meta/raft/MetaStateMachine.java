@@ -21,6 +21,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.proto.RaftProtos.RaftConfigurationProto;
@@ -70,6 +71,7 @@ public final class MetaStateMachine extends BaseStateMachine {
   /** Guarded by {@link #lock}; null while closed or being rebuilt. */
   private MetaStore store;
   private volatile RaftServer.Division division;
+  private final AtomicInteger installedSnapshots = new AtomicInteger();
 
   public MetaStateMachine(String name, Path dbDir) {
     this.name = name;
@@ -96,6 +98,7 @@ public final class MetaStateMachine extends BaseStateMachine {
   public void reinitialize() throws IOException {
     snapshots.reload();
     rebuildFromLatestSnapshot();
+    installedSnapshots.incrementAndGet();
     if (getLifeCycleState() == LifeCycle.State.PAUSED) {
       getLifeCycle().transition(LifeCycle.State.STARTING);
       getLifeCycle().transition(LifeCycle.State.RUNNING);
@@ -333,6 +336,11 @@ public final class MetaStateMachine extends BaseStateMachine {
     } finally {
       lock.readLock().unlock();
     }
+  }
+
+  /** How many snapshots from the leader this replica installed since it started (diagnostics and tests). */
+  public int installedSnapshots() {
+    return installedSnapshots.get();
   }
 
   // ---- snapshots ----
