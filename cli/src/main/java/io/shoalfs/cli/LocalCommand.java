@@ -5,6 +5,7 @@ import io.shoalfs.cli.local.Component;
 import io.shoalfs.cli.local.DirLock;
 import io.shoalfs.cli.local.LocalCluster;
 import io.shoalfs.cli.local.Preflight;
+import io.shoalfs.common.cli.Signals;
 import io.shoalfs.common.cli.UserError;
 import java.io.IOException;
 import java.nio.file.Files;

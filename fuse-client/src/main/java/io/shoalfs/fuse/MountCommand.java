@@ -1,5 +1,6 @@
 package io.shoalfs.fuse;
 
+import io.shoalfs.common.cli.Signals;
 import io.shoalfs.common.cli.UserError;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -13,8 +14,6 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import sun.misc.Signal;
-import sun.misc.SignalHandler;
 
 /**
  * {@code shoal mount}: one FUSE client in the foreground. Prints {@code ready: MOUNTPOINT} once the mount
@@ -41,21 +40,12 @@ public final class MountCommand implements Callable<Integer> {
   Path mountPoint;
 
   @Override
-  public Integer call() throws InterruptedException {
+  public Integer call() throws Exception {
     CountDownLatch stop = new CountDownLatch(1);
     // Our handlers replace the JVM's (which would exit with 128+signal): a stop is an orderly return, exit 0.
     // Installed before mounting, so a signal during mount() unmounts right after it instead of leaking it.
-    List<Signal> signals = List.of(new Signal("TERM"), new Signal("INT"));
-    List<SignalHandler> previous = new ArrayList<>();
-    for (Signal s : signals) {
-      previous.add(Signal.handle(s, sig -> stop.countDown()));
-    }
-    try {
+    try (AutoCloseable restore = Signals.onTerminate(stop::countDown)) {
       return serve(stop);
-    } finally {
-      for (int i = 0; i < signals.size(); i++) {
-        Signal.handle(signals.get(i), previous.get(i));
-      }
     }
   }
 

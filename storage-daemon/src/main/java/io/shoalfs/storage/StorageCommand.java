@@ -1,6 +1,7 @@
 package io.shoalfs.storage;
 
 import io.shoalfs.common.Sizes;
+import io.shoalfs.common.cli.Signals;
 import io.shoalfs.common.cli.UserError;
 import io.shoalfs.common.net.HostPort;
 import io.shoalfs.common.net.MetaAddresses;
@@ -56,7 +57,7 @@ public final class StorageCommand implements Callable<Integer> {
     StorageServer.Config cfg = new StorageServer.Config(id, meta, dir, address, capacityBytes());
 
     CountDownLatch stop = new CountDownLatch(1);
-    Signals.onTermination(stop::countDown);
+    Signals.onTerminate(stop::countDown);
     StorageServer server;
     try {
       server = StorageServer.start(cfg);
