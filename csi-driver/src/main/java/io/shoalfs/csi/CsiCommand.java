@@ -1,5 +1,6 @@
 package io.shoalfs.csi;
 
+import io.shoalfs.common.cli.Signals;
 import io.shoalfs.common.cli.UserError;
 import io.shoalfs.csi.core.MountProcesses;
 import java.nio.file.Path;
@@ -55,20 +56,22 @@ public final class CsiCommand implements Callable<Integer> {
     }
     CsiDriver driver = CsiDriver.start(new CsiDriver.Config(socket, nodeId, meta, controller, node, stateDir,
         Duration.ofSeconds(mountTimeoutSeconds), MountProcesses.currentJava()));
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      // SIGTERM: stop serving and remove the socket, but leave the FUSE mounts running (decision 8): pods keep
-      // their volumes while the plugin restarts or upgrades.
-      driver.close();
-      stopped.countDown();
+    // SIGTERM: stop serving and remove the socket, but leave the FUSE mounts running (decision 8): pods keep
+    // their volumes while the plugin restarts or upgrades.
+    CountDownLatch stop = new CountDownLatch(1);
+    try (AutoCloseable restore = Signals.onTerminate(stop::countDown)) {
+      Thread hook = new Thread(driver::close, "csi-shutdown");
+      Runtime.getRuntime().addShutdownHook(hook);
+      System.out.println("ready: csi unix://" + socket);
       System.out.flush();
-      System.err.flush();
-      // A JVM ended by a signal exits 143; the contract is exit 0 after a clean stop.
-      Runtime.getRuntime().halt(0);
-    }, "csi-shutdown"));
-    System.out.println("ready: csi unix://" + socket);
-    System.out.flush();
-    stopped.await();
+      stop.await();
+      driver.close();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook runs anyway; close() is idempotent
+      }
+    }
     return 0;
   }
 }
