@@ -10,10 +10,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /** Bad arguments give one line on stderr, a non-zero exit, and start nothing. */
+@Timeout(60)
 class MetaCommandTest {
   @TempDir Path tmp;
 

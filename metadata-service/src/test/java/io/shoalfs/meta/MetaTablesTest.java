@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The tables in the databases on disk are exactly the ones {@link MetaTables} defines, and keys sort right. */
+@Timeout(60)
 class MetaTablesTest {
   @TempDir Path tmp;
 
@@ -46,7 +47,6 @@ class MetaTablesTest {
   }
 
   @Test
-  @Timeout(60)
   void theServersDatabaseAndSnapshotsHaveExactlyTheDefinedTables() throws Exception {
     try (MetaCluster cluster = MetaCluster.start(tmp, 1, MetaCluster.fastSingle())) {
       cluster.awaitLeader(Duration.ofSeconds(30));

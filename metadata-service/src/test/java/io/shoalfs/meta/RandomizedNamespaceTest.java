@@ -78,6 +78,16 @@ class RandomizedNamespaceTest {
     long seed = Long.getLong("shoal.seed", new SplittableRandom().nextLong());
     System.err.println("RandomizedNamespaceTest seed=" + seed + " (replay: -Dshoal.seed=" + seed + ")");
     rnd = new Random(seed);
+    try {
+      run(seed);
+    } catch (AssertionError e) {
+      throw e; // carries the seed already
+    } catch (Exception e) {
+      throw new AssertionError("seed=" + seed + " (replay: -Dshoal.seed=" + seed + "): " + e, e);
+    }
+  }
+
+  private void run(long seed) throws Exception {
     MetaServer.Tuning tuning = MetaCluster.fastSingle().withSnapshots(64, 1_000_000, 8L << 20, false);
     try (MetaCluster cluster = MetaCluster.start(tmp, 1, tuning)) {
       cluster.awaitLeader(Duration.ofSeconds(30));
