@@ -9,6 +9,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -20,6 +24,7 @@ import picocli.CommandLine.Option;
 @Command(name = "meta", mixinStandardHelpOptions = true,
     description = "Run one metadata replica (a member of the Raft group given by --peers).")
 public final class MetaCommand implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger(MetaCommand.class);
   @Option(names = "--id", required = true, paramLabel = "ID", description = "this replica's id; one of --peers")
   String id;
 
@@ -48,17 +53,32 @@ public final class MetaCommand implements Callable<Integer> {
     }
     MetaServer server = MetaServer.start(new MetaServer.Config(id, peerMap, dir));
     CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+    AtomicBoolean signalled = new AtomicBoolean();
+    Thread hook = new Thread(() -> {
+      signalled.set(true);
       server.close();
       stopped.countDown();
       System.out.flush();
       System.err.flush();
       // A JVM stopped by SIGTERM exits 143 after its hooks; a clean stop of a service is exit 0.
       Runtime.getRuntime().halt(0);
-    }, "meta-shutdown"));
+    }, "meta-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
     stdout.println("ready: meta " + id + " raft=" + server.raftAddress() + " client=" + server.clientAddress());
     stdout.flush();
-    stopped.await();
+    while (!stopped.await(1, TimeUnit.SECONDS)) {
+      if (!signalled.get() && !server.isRunning()) {
+        // A replica that cannot apply an entry stops rather than skip it; exit so a supervisor sees it.
+        try {
+          Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+          continue; // a signal came at the same moment: the hook finishes the job
+        }
+        LOG.error("meta {}: the Raft server stopped by itself (see the errors above); exiting", id);
+        server.close();
+        return 1;
+      }
+    }
     return 0;
   }
 

@@ -217,6 +217,18 @@ public final class MetaServer implements AutoCloseable {
     }
   }
 
+  /**
+   * False once the Raft server stopped by itself, e.g. after an unexpected failure applying an entry (apply
+   * never skips an entry; the replica stops instead).
+   */
+  public boolean isRunning() {
+    try {
+      return raft.getDivision(GROUP_ID).getInfo().isAlive();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
   /** The leader this replica knows of, if any. */
   public Optional<String> leaderId() {
     try {

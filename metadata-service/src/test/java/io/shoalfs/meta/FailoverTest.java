@@ -43,6 +43,18 @@ class FailoverTest {
   }
 
   @Test
+  @Timeout(60)
+  void withoutAQuorumThereIsNoLeaderAndCallsAreUnavailable() throws Exception {
+    try (MetaCluster cluster = MetaCluster.prepare(tmp, 3, MetaServer.Tuning.DEFAULTS)) {
+      MetaServer alone = cluster.start("m0"); // it campaigns, but nobody answers
+      MetaReply reply = callDirect(alone.clientAddress(),
+          MetaRequest.newBuilder().setGetAttr(GetAttrRequest.newBuilder().setIno(ROOT)).build());
+      assertEquals(Code.UNAVAILABLE, reply.getCode(), reply.toString());
+      assertEquals("", reply.getLeaderHint());
+    }
+  }
+
+  @Test
   @Timeout(120)
   void leaderLossKeepsTheServiceGoingAndStateIntact() throws Exception {
     try (MetaCluster cluster = MetaCluster.start(tmp, 3)) {

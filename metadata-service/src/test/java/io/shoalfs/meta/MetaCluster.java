@@ -37,6 +37,11 @@ final class MetaCluster implements AutoCloseable {
     }
   }
 
+  /** Ports and directories for {@code replicas}, none started yet. */
+  static MetaCluster prepare(Path base, int replicas, MetaServer.Tuning tuning) {
+    return new MetaCluster(base, replicas, tuning);
+  }
+
   static MetaCluster start(Path base, int replicas) throws IOException {
     return start(base, replicas, MetaServer.Tuning.DEFAULTS);
   }

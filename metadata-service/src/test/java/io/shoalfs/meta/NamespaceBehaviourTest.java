@@ -369,9 +369,8 @@ abstract class NamespaceBehaviourTest {
     Subvolume vol = client.createSubvolume("chunks-" + replicas(), 0);
     long root = vol.getRootIno();
     Attr f = client.create(root, "f", 0644, 0, 0, true);
-    if (client.getLayout().getGroupsCount() == 0) {
-      assertCode(Code.ENOSPC, () -> client.allocChunk(f.getIno(), 0));
-    }
+    assertEquals(0, client.getLayout().getGroupsCount(), "no other test registers daemons");
+    assertCode(Code.ENOSPC, () -> client.allocChunk(f.getIno(), 0));
     client.registerDaemon(daemon("d1", 1000));
     client.registerDaemon(daemon("d2", 2000));
     client.registerDaemon(daemon("d2", 3000)); // idempotent upsert: the new capacity wins

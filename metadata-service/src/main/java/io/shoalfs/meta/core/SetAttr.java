@@ -8,7 +8,7 @@ import io.shoalfs.proto.meta.SetAttrRequest;
 import io.shoalfs.proto.records.InodeRecord;
 
 /**
- * set_attr: mode, owner, size and times. A size change moves the chunk records wholly beyond the new end to
+ * set_attr: mode, owner, size and times. Setting the size moves the chunk records wholly beyond the new end to
  * orphan_chunks (the FUSE client truncates the chunk that straddles it on its storage daemon) and sets mtime
  * unless an explicit mtime is given. "now" is the leader's clock from the log entry. ctime is always set.
  */
@@ -36,9 +36,9 @@ final class SetAttr {
     }
     if (r.hasSize()) {
       long newSize = r.getSize();
-      if (newSize < inode.getSize()) {
-        Inodes.orphanChunksFrom(tx, r.getIno(), Inodes.chunksFor(newSize));
-      }
+      // Also when growing: a chunk allocated past the old end but never committed holds bytes the file must
+      // now read as zeros.
+      Inodes.orphanChunksFrom(tx, r.getIno(), Inodes.chunksFor(newSize));
       Inodes.adjustUsage(tx, inode.getSubvolumeRoot(), newSize - inode.getSize(), 0);
       b.setSize(newSize).setMtimeNs(now);
     }
