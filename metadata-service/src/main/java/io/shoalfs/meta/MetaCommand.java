@@ -1,5 +1,6 @@
 package io.shoalfs.meta;
 
+import io.shoalfs.common.cli.Signals;
 import io.shoalfs.common.cli.UserError;
 import io.shoalfs.common.net.HostPort;
 import java.io.IOException;
@@ -10,7 +11,6 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -46,40 +46,36 @@ public final class MetaCommand implements Callable<Integer> {
   }
 
   @Override
-  public Integer call() throws IOException, InterruptedException {
+  public Integer call() throws Exception {
     Map<String, HostPort> peerMap = parsePeers(peers);
     if (!peerMap.containsKey(id)) {
       throw new UserError("--id " + id + " is not among --peers " + String.join(",", peerMap.keySet()));
     }
     MetaServer server = MetaServer.start(new MetaServer.Config(id, peerMap, dir));
-    CountDownLatch stopped = new CountDownLatch(1);
-    AtomicBoolean signalled = new AtomicBoolean();
-    Thread hook = new Thread(() -> {
-      signalled.set(true);
-      server.close();
-      stopped.countDown();
-      System.out.flush();
-      System.err.flush();
-      // A JVM stopped by SIGTERM exits 143 after its hooks; a clean stop of a service is exit 0.
-      Runtime.getRuntime().halt(0);
-    }, "meta-shutdown");
-    Runtime.getRuntime().addShutdownHook(hook);
-    stdout.println("ready: meta " + id + " raft=" + server.raftAddress() + " client=" + server.clientAddress());
-    stdout.flush();
-    while (!stopped.await(1, TimeUnit.SECONDS)) {
-      if (!signalled.get() && !server.isRunning()) {
-        // A replica that cannot apply an entry stops rather than skip it; exit so a supervisor sees it.
-        try {
-          Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException shuttingDown) {
-          continue; // a signal came at the same moment: the hook finishes the job
+    CountDownLatch stop = new CountDownLatch(1);
+    try (AutoCloseable restore = Signals.onTerminate(stop::countDown)) {
+      // Safety net for exits that do not come through the signal handlers.
+      Thread hook = new Thread(server::close, "meta-shutdown");
+      Runtime.getRuntime().addShutdownHook(hook);
+      stdout.println("ready: meta " + id + " raft=" + server.raftAddress() + " client=" + server.clientAddress());
+      stdout.flush();
+      boolean crashed = false;
+      while (!stop.await(1, TimeUnit.SECONDS)) {
+        if (!server.isRunning()) {
+          // A replica that cannot apply an entry stops rather than skip it; exit so a supervisor sees it.
+          LOG.error("meta {}: the Raft server stopped by itself (see the errors above); exiting", id);
+          crashed = true;
+          break;
         }
-        LOG.error("meta {}: the Raft server stopped by itself (see the errors above); exiting", id);
-        server.close();
-        return 1;
       }
+      server.close();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook runs anyway; close() is idempotent
+      }
+      return crashed ? 1 : 0;
     }
-    return 0;
   }
 
   /** Parses {@code ID=HOST:PORT,...} keeping the order; a one-line reason on anything malformed. */
