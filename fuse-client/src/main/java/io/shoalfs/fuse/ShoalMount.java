@@ -1,5 +1,6 @@
 package io.shoalfs.fuse;
 
+import io.shoalfs.common.mount.MountInfo;
 import io.shoalfs.client.MetaClient;
 import io.shoalfs.client.MetaException;
 import io.shoalfs.client.StorageClient;
@@ -133,7 +134,7 @@ public final class ShoalMount implements AutoCloseable {
       throw new BadRequestException("mount point " + abs + " is not a directory");
     }
     Path real = abs.toRealPath();
-    if (MountTable.hasFuseMount(real)) {
+    if (MountInfo.hasFuseMount(real)) {
       throw new BadRequestException("mount point " + real + " already has a FUSE filesystem mounted");
     }
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(real)) {
@@ -219,7 +220,7 @@ public final class ShoalMount implements AutoCloseable {
         throw new IOException("FUSE mount at " + mountPoint + " failed (libfuse exit code " + loopExit
             + "; libfuse printed the reason on stderr)");
       }
-      if (MountTable.hasFuseMount(mountPoint)) {
+      if (MountInfo.hasFuseMount(mountPoint)) {
         long remaining = Math.max(1, deadline - System.nanoTime());
         CompletableFuture<long[]> probe = CompletableFuture.supplyAsync(() -> {
           try {
@@ -291,7 +292,7 @@ public final class ShoalMount implements AutoCloseable {
    * after that, the FUSE connection is aborted so no thread stays blocked on it.
    */
   private void unmount() {
-    if (loop == null || (loopDone.getCount() == 0 && !MountTable.hasFuseMount(mountPoint))) {
+    if (loop == null || (loopDone.getCount() == 0 && !MountInfo.hasFuseMount(mountPoint))) {
       return;
     }
     try {
@@ -302,7 +303,7 @@ public final class ShoalMount implements AutoCloseable {
     if (!awaitGone(UNMOUNT_WAIT)) {
       for (List<String> cmd : List.of(List.of("fusermount3", "-u", "-z", mountPoint.toString()),
           List.of("umount", "-l", mountPoint.toString()))) {
-        if (!MountTable.hasFuseMount(mountPoint)) {
+        if (!MountInfo.hasFuseMount(mountPoint)) {
           break;
         }
         LOG.warn("{} is still mounted; trying {}", mountPoint, String.join(" ", cmd));
@@ -310,7 +311,7 @@ public final class ShoalMount implements AutoCloseable {
         awaitGone(UNMOUNT_WAIT);
       }
     }
-    if (MountTable.hasFuseMount(mountPoint)) {
+    if (MountInfo.hasFuseMount(mountPoint)) {
       LOG.error("could not unmount {}", mountPoint);
     }
     try {
@@ -329,14 +330,14 @@ public final class ShoalMount implements AutoCloseable {
   private boolean awaitGone(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() - deadline < 0) {
-      if (!MountTable.hasFuseMount(mountPoint)) {
+      if (!MountInfo.hasFuseMount(mountPoint)) {
         return true;
       }
       if (!sleep(POLL_MILLIS)) {
         break;
       }
     }
-    return !MountTable.hasFuseMount(mountPoint);
+    return !MountInfo.hasFuseMount(mountPoint);
   }
 
   /** Writes to the fusectl abort file of this mount's connection, if fusectl is mounted. */

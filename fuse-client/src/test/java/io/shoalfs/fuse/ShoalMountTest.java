@@ -1,5 +1,6 @@
 package io.shoalfs.fuse;
 
+import io.shoalfs.common.mount.MountInfo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -46,7 +47,7 @@ class ShoalMountTest {
           () -> ShoalMount.mount(cluster.metaAddrs(), null, c.path(), List.of()));
       assertTrue(e.getMessage().contains(c.message()), e.getMessage());
       assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
-      assertFalse(MountTable.hasFuseMount(c.path()));
+      assertFalse(MountInfo.hasFuseMount(c.path()));
     }
     assertEquals("x", Files.readString(nonEmpty.resolve("x")), "the non-empty directory is untouched");
   }
@@ -57,12 +58,12 @@ class ShoalMountTest {
     ShoalMount.BadRequestException e = assertThrows(ShoalMount.BadRequestException.class,
         () -> ShoalMount.mount(cluster.metaAddrs(), "no-such-volume", mp, List.of()));
     assertTrue(e.getMessage().contains("unknown subvolume 'no-such-volume'"), e.getMessage());
-    assertFalse(MountTable.hasFuseMount(mp));
+    assertFalse(MountInfo.hasFuseMount(mp));
 
     IOException bad = assertThrows(IOException.class,
         () -> ShoalMount.mount(cluster.metaAddrs(), null, mp, List.of("no_such_fuse_option")));
     assertTrue(bad.getMessage().contains("failed"), bad.getMessage());
-    assertFalse(MountTable.hasFuseMount(mp));
+    assertFalse(MountInfo.hasFuseMount(mp));
     try (Stream<Path> s = Files.list(mp)) {
       assertEquals(0, s.count());
     }
@@ -73,14 +74,14 @@ class ShoalMountTest {
     Path mp = Files.createDirectory(tmp.resolve("idem"));
     ShoalMount m = ShoalMount.mount(cluster.metaAddrs(), null, mp, List.of());
     try {
-      assertTrue(MountTable.hasFuseMount(mp));
+      assertTrue(MountInfo.hasFuseMount(mp));
       assertTrue(m.isServing());
       Files.writeString(mp.resolve("idem.txt"), "idem");
     } finally {
       m.close();
       TestMount.forceUnmount(mp);
     }
-    assertFalse(MountTable.hasFuseMount(mp));
+    assertFalse(MountInfo.hasFuseMount(mp));
     assertFalse(m.isServing());
     m.close();
     assertFalse(Files.exists(mp.resolve("idem.txt")), "the file lives in Shoal, not in the directory");
@@ -119,8 +120,8 @@ class ShoalMountTest {
       assertEquals(1, out.lines().count(), "one line for " + String.join(" ", args) + ": " + out);
       assertTrue(out.startsWith("shoal: "), out);
     }
-    assertFalse(MountTable.hasFuseMount(nonEmpty));
-    assertFalse(MountTable.hasFuseMount(empty));
+    assertFalse(MountInfo.hasFuseMount(nonEmpty));
+    assertFalse(MountInfo.hasFuseMount(empty));
   }
 
   /** The real process the CSI node plugin starts: ready line, then SIGTERM unmounts and exits 0. */
@@ -135,13 +136,13 @@ class ShoalMountTest {
       BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
       String line = out.readLine();
       assertEquals("ready: " + mp.toAbsolutePath(), line);
-      assertTrue(MountTable.hasFuseMount(mp));
+      assertTrue(MountInfo.hasFuseMount(mp));
       Files.writeString(mp.resolve("from-process.txt"), "p");
       assertEquals("p", Files.readString(mp.resolve("from-process.txt")));
       p.toHandle().destroy(); // SIGTERM, leaving our end of its stdout open
       assertTrue(p.waitFor(30, TimeUnit.SECONDS), "mount process exits after SIGTERM");
       assertEquals(0, p.exitValue());
-      assertFalse(MountTable.hasFuseMount(mp));
+      assertFalse(MountInfo.hasFuseMount(mp));
       assertEquals(null, out.readLine(), "nothing else on stdout");
     } finally {
       p.destroyForcibly();

@@ -1,5 +1,6 @@
 package io.shoalfs.fuse;
 
+import io.shoalfs.common.mount.MountInfo;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import java.io.IOException;
@@ -42,12 +43,12 @@ final class TestMount implements AutoCloseable {
     } finally {
       forceUnmount(dir);
     }
-    assertFalse(MountTable.hasFuseMount(dir), "mount left behind at " + dir);
+    assertFalse(MountInfo.hasFuseMount(dir), "mount left behind at " + dir);
   }
 
   /** Safety net: whatever failed, detach a FUSE mount still on {@code dir}. */
   static void forceUnmount(Path dir) {
-    for (int i = 0; i < 3 && MountTable.hasFuseMount(dir); i++) {
+    for (int i = 0; i < 3 && MountInfo.hasFuseMount(dir); i++) {
       try {
         new ProcessBuilder("umount", "-l", dir.toString()).inheritIO().start().waitFor(20, TimeUnit.SECONDS);
       } catch (Exception e) {

@@ -1,6 +1,7 @@
 package io.shoalfs.cli.local;
 
 import io.shoalfs.common.cli.UserError;
+import io.shoalfs.common.mount.MountInfo;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,19 +79,8 @@ public final class Preflight {
     }
   }
 
-  /** True if {@code path} is listed as a mount point in /proc/self/mountinfo. */
+  /** True if {@code path} is a mount point. */
   public static boolean isMounted(Path path) {
-    String target = path.toAbsolutePath().normalize().toString();
-    try (Stream<String> lines = Files.lines(Path.of("/proc/self/mountinfo"))) {
-      return lines.map(l -> l.split(" ")).filter(f -> f.length > 4)
-          .anyMatch(f -> unescape(f[4]).equals(target));
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
-  /** mountinfo escapes space, tab, newline and backslash as octal. */
-  static String unescape(String s) {
-    return s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\");
+    return MountInfo.isMounted(path);
   }
 }

@@ -1,5 +1,6 @@
 package io.shoalfs.csi.core;
 
+import io.shoalfs.common.mount.MountInfo;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,36 +19,25 @@ import org.slf4j.LoggerFactory;
  */
 public final class Mounter {
   private static final Logger LOG = LoggerFactory.getLogger(Mounter.class);
-  private static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
   /** mount and umount normally finish in milliseconds; a hung FUSE server must not hang the RPC forever. */
   private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(30);
 
   /** All current mounts, in mount order. */
   public List<MountInfo> list() throws CsiError.Internal {
     try {
-      List<MountInfo> out = new ArrayList<>();
-      for (String line : Files.readAllLines(MOUNTINFO, StandardCharsets.UTF_8)) {
-        MountInfo m = MountInfo.parse(line);
-        if (m != null) {
-          out.add(m);
-        }
-      }
-      return out;
+      return MountInfo.readAll();
     } catch (IOException e) {
-      throw new CsiError.Internal("cannot read " + MOUNTINFO + ": " + e.getMessage(), e);
+      throw new CsiError.Internal("cannot read the mount table: " + e.getMessage(), e);
     }
   }
 
   /** The top-most mount at exactly this path, if any. */
   public Optional<MountInfo> at(Path path) throws CsiError.Internal {
-    Path p = normalize(path);
-    MountInfo top = null;
-    for (MountInfo m : list()) {
-      if (m.mountPoint().equals(p)) {
-        top = m;
-      }
+    try {
+      return MountInfo.at(normalize(path));
+    } catch (IOException e) {
+      throw new CsiError.Internal("cannot read the mount table: " + e.getMessage(), e);
     }
-    return Optional.ofNullable(top);
   }
 
   public void bind(Path source, Path target) throws CsiError.Internal {

@@ -1,5 +1,6 @@
 package io.shoalfs.csi.core;
 
+import io.shoalfs.common.mount.MountInfo;
 import java.io.IOException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;

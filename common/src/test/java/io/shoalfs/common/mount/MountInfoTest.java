@@ -1,4 +1,4 @@
-package io.shoalfs.csi.core;
+package io.shoalfs.common.mount;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
