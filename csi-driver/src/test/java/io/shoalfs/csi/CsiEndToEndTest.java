@@ -1,5 +1,6 @@
 package io.shoalfs.csi;
 
+import io.shoalfs.storage.testing.TestCluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -45,7 +46,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class CsiEndToEndTest {
   private static final long MIB = 1 << 20;
-  private static Cluster cluster;
+  private static TestCluster cluster;
 
   @TempDir
   Path tmp;
@@ -54,7 +55,7 @@ class CsiEndToEndTest {
 
   @BeforeAll
   static void startCluster() throws IOException {
-    cluster = Cluster.start();
+    cluster = TestCluster.start();
   }
 
   @AfterAll
@@ -71,7 +72,7 @@ class CsiEndToEndTest {
   }
 
   private CsiDriver driver() throws IOException {
-    return CsiDriver.start(new CsiDriver.Config(tmp.resolve("plugin/csi.sock"), "node-1", cluster.metaAddrs, true,
+    return CsiDriver.start(new CsiDriver.Config(tmp.resolve("plugin/csi.sock"), "node-1", cluster.metaAddrs(), true,
         true, tmp.resolve("state"), Duration.ofSeconds(60), MountProcesses.currentJava()));
   }
 
@@ -138,8 +139,8 @@ class CsiEndToEndTest {
     Files.writeString(podA.resolve("hello.txt"), "written in pod a");
     assertEquals("written in pod a", Files.readString(podB.resolve("hello.txt")));
     // The file lives in the volume's subvolume, not in the root volume.
-    long subRoot = cluster.client.getSubvolume(pv).getRootIno();
-    assertEquals(16, cluster.client.lookup(subRoot, "hello.txt").getSize());
+    long subRoot = cluster.client().getSubvolume(pv).getRootIno();
+    assertEquals(16, cluster.client().lookup(subRoot, "hello.txt").getSize());
 
     client.node().nodeUnpublishVolume(unpublish(id, podA));
     client.node().nodeUnpublishVolume(unpublish(id, podB));
@@ -148,7 +149,7 @@ class CsiEndToEndTest {
     assertFalse(mounted(staging));
     assertTrue(MountCleanup.mountProcessesUnder(tmp.toRealPath().toString()).isEmpty(), "mount process ended");
     client.controller().deleteVolume(DeleteVolumeRequest.newBuilder().setVolumeId(id).build());
-    MetaException gone = assertThrows(MetaException.class, () -> cluster.client.getSubvolume(pv));
+    MetaException gone = assertThrows(MetaException.class, () -> cluster.client().getSubvolume(pv));
     assertEquals(Code.ENOENT, gone.code());
 
     assertTrue(MountCleanup.mountsUnder(tmp.toRealPath().toString()).isEmpty(), "no mount left behind");
@@ -287,7 +288,7 @@ class CsiEndToEndTest {
     List<String> cmd = new ArrayList<>(List.of("setsid"));
     cmd.addAll(MountProcesses.currentJava());
     cmd.addAll(List.of(CsiMain.class.getName(), "--endpoint", "unix://" + socket, "--node-id", "node-1",
-        "--meta", cluster.metaAddrs, "--controller", "--node", "--state-dir", tmp.resolve("state").toString()));
+        "--meta", cluster.metaAddrs(), "--controller", "--node", "--state-dir", tmp.resolve("state").toString()));
     Path out = tmp.resolve("csi.out");
     Process plugin = new ProcessBuilder(cmd).redirectOutput(out.toFile())
         .redirectError(tmp.resolve("csi.err").toFile()).start();
@@ -387,7 +388,7 @@ class CsiEndToEndTest {
     Path staging = staging(pv);
     String java = MountProcesses.currentJava().get(0);
     Path badSocket = tmp.resolve("bad/csi.sock");
-    try (CsiDriver bad = CsiDriver.start(new CsiDriver.Config(badSocket, "node-1", cluster.metaAddrs, false, true,
+    try (CsiDriver bad = CsiDriver.start(new CsiDriver.Config(badSocket, "node-1", cluster.metaAddrs(), false, true,
         tmp.resolve("state-bad"), Duration.ofSeconds(60), List.of(java, "-cp", tmp.resolve("no-classes").toString())));
         CsiClient c = new CsiClient(badSocket)) {
       StatusRuntimeException e = assertThrows(StatusRuntimeException.class,

@@ -1,5 +1,6 @@
 package io.shoalfs.fuse;
 
+import io.shoalfs.storage.testing.TestCluster;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;

@@ -1,5 +1,6 @@
 package io.shoalfs.fuse;
 
+import io.shoalfs.storage.testing.TestCluster;
 import io.shoalfs.common.mount.MountInfo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

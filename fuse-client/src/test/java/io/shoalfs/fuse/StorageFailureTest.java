@@ -1,5 +1,6 @@
 package io.shoalfs.fuse;
 
+import io.shoalfs.storage.testing.TestCluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,6 @@
 package io.shoalfs.fuse;
 
+import io.shoalfs.storage.testing.TestCluster;
 import static io.shoalfs.fuse.DataIoTest.assertSame;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package io.shoalfs.fuse;
+package io.shoalfs.storage.testing;
 
 import io.shoalfs.client.MetaClient;
 import io.shoalfs.common.Layout;
@@ -15,11 +15,11 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * A real one-replica metadata service and one storage daemon on loopback, data in a temp directory. Shared by
- * all test classes of the module (see {@link ClusterExtension}); closed when the test run ends.
+ * A real one-replica metadata service and one storage daemon on loopback, data in a temp directory: the cluster
+ * that the FUSE client's and the CSI driver's tests run against (published in this module's test-jar).
  */
 public final class TestCluster implements AutoCloseable {
-  static final long STORAGE_CAPACITY = 10L << 30;
+  public static final long STORAGE_CAPACITY = 10L << 30;
 
   private final Path dir;
   private final MetaServer meta;
@@ -36,7 +36,7 @@ public final class TestCluster implements AutoCloseable {
   }
 
   /** A cluster of its own, for tests that break it; the caller closes it. */
-  static TestCluster start() throws IOException {
+  public static TestCluster start() throws IOException {
     Path dir = Files.createTempDirectory("shoal-fuse-cluster");
     int raftPort = Ports.freePortPair();
     String addrs = "127.0.0.1:" + raftPort;
@@ -61,17 +61,17 @@ public final class TestCluster implements AutoCloseable {
     }
   }
 
-  String metaAddrs() {
+  public String metaAddrs() {
     return metaAddrs;
   }
 
   /** A metadata client of the test itself (to create subvolumes, check statfs figures). */
-  MetaClient client() {
+  public MetaClient client() {
     return client;
   }
 
   /** Stops the storage daemon (for failure tests; the cluster is then only good for closing). */
-  void stopStorage() {
+  public void stopStorage() {
     storage.close();
   }
 
