@@ -1,7 +1,6 @@
 package io.shoalfs.cli;
 
 import io.shoalfs.cli.local.ClusterLayout;
-import io.shoalfs.cli.local.Component;
 import io.shoalfs.cli.local.DirLock;
 import io.shoalfs.cli.local.LocalCluster;
 import io.shoalfs.cli.local.Preflight;
@@ -86,14 +85,12 @@ public final class LocalCommand implements Callable<Integer> {
         }
         throw new UserError("start-up failed: " + e.getMessage(), 1);
       }
-      CompletableFuture<Component> died = cluster.anyExit();
-      died.thenRun(stop::countDown);
+      CompletableFuture<String> fatal = cluster.fatal();
+      fatal.thenRun(stop::countDown);
       stop.await();
-      if (died.isDone() && !died.isCompletedExceptionally()) {
-        Component c = died.join();
+      if (fatal.isDone()) {
         cluster.close();
-        throw new UserError(c.name() + " exited with code " + c.process().exitValue() + "; stopped the cluster (see "
-            + c.log() + ")", 1);
+        throw new UserError(fatal.join(), 1);
       }
       cluster.close();
       LOG.info("stopped");

@@ -17,6 +17,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Starts the components of a local cluster as separate processes (the same commands a real cluster runs), in
  * dependency order, and stops them in reverse order: mount first (so it can flush), then storage, then metadata.
+ * A component that dies is restarted (see {@link Supervised}); the cluster gives up only on a crash loop.
  */
 public final class LocalCluster implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LocalCluster.class);
@@ -27,69 +28,101 @@ public final class LocalCluster implements AutoCloseable {
 
   private final Options options;
   private final ClusterLayout layout;
-  private final List<Component> metas = new ArrayList<>();
-  private final List<Component> storages = new ArrayList<>();
-  private Component mount;
+  private final Path logs;
+  private final List<Supervised> metas = new ArrayList<>();
+  private final List<Supervised> storages = new ArrayList<>();
+  private Supervised mount;
+  private final CompletableFuture<String> fatal = new CompletableFuture<>();
   private volatile boolean stopping;
   private boolean closed;
 
   public LocalCluster(Options options, ClusterLayout layout) {
     this.options = options;
     this.layout = layout;
+    this.logs = options.dir().resolve("logs");
   }
 
   /** Starts everything; prints {@code meta: ADDRS} and {@code ready: MOUNT} to {@code out} as they happen. */
   public void start(PrintStream out) throws IOException {
-    Path logs = options.dir().resolve("logs");
     for (int i = 0; i < layout.metaPorts().size(); i++) {
       String id = ClusterLayout.metaId(i);
-      metas.add(Component.start("meta-" + id, command("meta", "--id", id, "--peers", layout.metaPeers(),
-          "--dir", options.dir().resolve("meta").resolve(id).toString()), logs));
+      metas.add(launch("meta-" + id, command("meta", "--id", id, "--peers", layout.metaPeers(),
+          "--dir", options.dir().resolve("meta").resolve(id).toString())));
     }
-    for (Component c : metas) {
-      LOG.info("{} ready: {}", c.name(), c.awaitReady(START_TIMEOUT_SECONDS));
-    }
+    awaitReady(metas);
     out.println("meta: " + layout.metaAddrs());
     out.flush();
     for (int i = 0; i < layout.storagePorts().size(); i++) {
       String id = ClusterLayout.storageId(i);
-      storages.add(Component.start("storage-" + id, command("storage", "--id", id, "--meta", layout.metaAddrs(),
+      storages.add(launch("storage-" + id, command("storage", "--id", id, "--meta", layout.metaAddrs(),
           "--dir", options.dir().resolve("storage").resolve(id).toString(),
-          "--listen", ClusterLayout.HOST + ":" + layout.storagePorts().get(i)), logs));
+          "--listen", ClusterLayout.HOST + ":" + layout.storagePorts().get(i))));
     }
-    for (Component c : storages) {
-      LOG.info("{} ready: {}", c.name(), c.awaitReady(START_TIMEOUT_SECONDS));
-    }
-    mount = Component.start("mount", command("mount", "--meta", layout.metaAddrs(), options.mount().toString()), logs);
-    LOG.info("mount ready: {}", mount.awaitReady(START_TIMEOUT_SECONDS));
+    awaitReady(storages);
+    mount = launch("mount", command("mount", "--meta", layout.metaAddrs(), options.mount().toString()));
+    awaitReady(List.of(mount));
     out.println("ready: " + options.mount());
     out.flush();
   }
 
-  /** Completes when any component exits on its own (not while stopping). */
-  public CompletableFuture<Component> anyExit() {
-    List<CompletableFuture<Component>> exits = new ArrayList<>();
-    for (Component c : all()) {
-      exits.add(c.process().onExit().thenApply(p -> c));
-    }
-    CompletableFuture<Component> first = new CompletableFuture<>();
-    for (CompletableFuture<Component> f : exits) {
-      f.thenAccept(c -> {
-        if (!stopping) {
-          first.complete(c);
-        }
-      });
-    }
-    return first;
+  /** Completes, with a one-line reason, when a component keeps crashing and the cluster cannot go on. */
+  public CompletableFuture<String> fatal() {
+    return fatal;
   }
 
-  private List<Component> all() {
-    List<Component> all = new ArrayList<>(metas);
-    all.addAll(storages);
-    if (mount != null) {
-      all.add(mount);
+  private static void awaitReady(List<Supervised> slots) throws IOException {
+    for (Supervised s : slots) {
+      LOG.info("{} ready: {}", s.name(), s.current().awaitReady(START_TIMEOUT_SECONDS));
     }
-    return all;
+  }
+
+  private synchronized Supervised launch(String name, List<String> command) throws IOException {
+    if (stopping) {
+      throw new IOException("stopping");
+    }
+    Supervised s = new Supervised(name, command, logs);
+    watch(s, s.start());
+    return s;
+  }
+
+  private void watch(Supervised s, Component c) {
+    c.process().onExit().thenRun(() -> Thread.ofVirtual().name("restart-" + s.name()).start(() -> restart(s, c)));
+  }
+
+  /** Replaces a dead component, after a backoff; gives up (fatal) on a crash loop. */
+  private void restart(Supervised s, Component dead) {
+    if (stopping) {
+      return;
+    }
+    long backoff = s.nextBackoffMillis(System.nanoTime());
+    int code = dead.process().exitValue();
+    if (backoff < 0) {
+      fatal.complete(s.name() + " exited with code " + code + " after " + Supervised.MAX_RESTARTS
+          + " restarts within 10 minutes; stopped the cluster (see " + dead.log() + ")");
+      return;
+    }
+    LOG.warn("{} exited with code {}; restarting in {} ms (restart {} of at most {} in 10 minutes)", s.name(), code,
+        backoff, s.recentRestarts(), Supervised.MAX_RESTARTS);
+    try {
+      Thread.sleep(backoff);
+      Component next;
+      synchronized (this) {
+        if (stopping) {
+          return;
+        }
+        if (s == mount) {
+          // The kernel keeps a dead FUSE mount ("Transport endpoint is not connected"): detach it first.
+          detachMount();
+        }
+        next = s.start();
+        watch(s, next);
+      }
+      LOG.info("{} restarted and ready: {}", s.name(), next.awaitReady(START_TIMEOUT_SECONDS));
+    } catch (IOException e) {
+      LOG.warn("{} restart failed: {}", s.name(), e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   @Override
@@ -101,27 +134,33 @@ public final class LocalCluster implements AutoCloseable {
     closed = true;
     if (mount != null) {
       LOG.info("stopping mount");
-      mount.stop(STOP_GRACE_SECONDS);
+      mount.current().stop(STOP_GRACE_SECONDS);
     }
-    // If the mount process died hard, the kernel still has the mount: detach it so nothing hangs on it.
+    detachMount();
+    stopAll(storages, "storage daemons");
+    stopAll(metas, "metadata replicas");
+  }
+
+  /** If the mount process died hard, the kernel still has the mount: detach it so nothing hangs on it. */
+  private void detachMount() {
     if (Preflight.isMounted(options.mount())) {
-      LOG.warn("{} is still mounted after the mount process ended; detaching it", options.mount());
+      LOG.warn("{} is still mounted without its mount process; detaching it", options.mount());
       runQuietly("fusermount3", "-u", "-z", options.mount().toString());
       if (Preflight.isMounted(options.mount())) {
         runQuietly("umount", "-l", options.mount().toString());
       }
     }
-    stopAll(storages, "storage daemons");
-    stopAll(metas, "metadata replicas");
   }
 
-  private static void stopAll(List<Component> components, String what) {
-    if (components.isEmpty()) {
+  private static void stopAll(List<Supervised> slots, String what) {
+    if (slots.isEmpty()) {
       return;
     }
     LOG.info("stopping {}", what);
-    List<Component> reversed = new ArrayList<>(components);
-    Collections.reverse(reversed);
+    List<Component> reversed = new ArrayList<>();
+    for (Supervised s : slots) {
+      reversed.add(0, s.current());
+    }
     for (Component c : reversed) {
       c.process().destroy();
     }
