@@ -68,6 +68,10 @@ class CliCommandsIT {
       }
       try (ShoalProcess p = run("status", "--meta", meta)) {
         assertEquals(0, p.process.exitValue(), p.lastErr(10));
+        assertTrue(p.out.contains("metadata replicas:"), String.join("\n", p.out));
+        assertTrue(p.out.stream().anyMatch(l -> l.matches("  m1  127\\.0\\.0\\.1:\\d+  LEADER  term \\d+  applied \\d+")),
+            String.join("\n", p.out));
+        assertTrue(p.out.contains("leader: m1"), String.join("\n", p.out));
         assertTrue(p.out.contains("storage groups: 1"), String.join("\n", p.out));
         assertTrue(p.out.stream().anyMatch(l -> l.contains("s1") && l.contains("127.0.0.1:")), String.join("\n", p.out));
         assertTrue(p.out.stream().anyMatch(l -> l.trim().startsWith("vol-1")), String.join("\n", p.out));

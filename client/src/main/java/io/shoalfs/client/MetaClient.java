@@ -29,6 +29,7 @@ import org.slf4j.LoggerFactory;
 public final class MetaClient implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MetaClient.class);
   private static final Duration ATTEMPT_TIMEOUT = Duration.ofSeconds(15);
+  private static final Duration STATUS_TIMEOUT = Duration.ofSeconds(3);
 
   private final List<HostPort> addresses;
   private final Duration timeout;
@@ -109,6 +110,21 @@ public final class MetaClient implements AutoCloseable {
     }
     LOG.warn("metadata call gave up after {} attempts: {}", attempt, last);
     throw new MetaException(Code.UNAVAILABLE, "metadata service unreachable: " + last);
+  }
+
+  /** The replicas' client addresses this client was given. */
+  public List<HostPort> addresses() {
+    return addresses;
+  }
+
+  /** What the replica at {@code clientAddress} reports of itself; asked of that replica alone, no retries. */
+  public ReplicaStatus replicaStatus(HostPort clientAddress) throws MetaException {
+    try {
+      return stub(clientAddress).withDeadlineAfter(STATUS_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+          .getReplicaStatus(ReplicaStatusRequest.getDefaultInstance());
+    } catch (StatusRuntimeException e) {
+      throw new MetaException(Code.UNAVAILABLE, clientAddress + ": " + e.getStatus().getCode());
+    }
   }
 
   private HostPort next(HostPort current) {

@@ -10,6 +10,8 @@ import io.shoalfs.proto.meta.MetaCall;
 import io.shoalfs.proto.meta.MetaReply;
 import io.shoalfs.proto.meta.MetaRequest;
 import io.shoalfs.proto.meta.MetaServiceGrpc;
+import io.shoalfs.proto.meta.ReplicaStatus;
+import io.shoalfs.proto.meta.ReplicaStatusRequest;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
@@ -76,6 +78,23 @@ public final class MetaGrpcService extends MetaServiceGrpc.MetaServiceImplBase {
           out.onNext(r);
           out.onCompleted();
         });
+  }
+
+  /** This replica's own view, from its Raft division: no log entry, no leader needed. */
+  @Override
+  public void getReplicaStatus(ReplicaStatusRequest request, StreamObserver<ReplicaStatus> out) {
+    ReplicaStatus.Builder status = ReplicaStatus.newBuilder().setId(server.getId().toString());
+    try {
+      DivisionInfo info = server.getDivision(groupId).getInfo();
+      RaftPeerId leader = info.getLeaderId();
+      status.setRole(String.valueOf(info.getCurrentRole())).setLeaderId(leader == null ? "" : leader.toString())
+          .setTerm(info.getCurrentTerm()).setAppliedIndex(Math.max(0, info.getLastAppliedIndex()))
+          .setAlive(info.isAlive());
+    } catch (IOException e) {
+      status.setRole("UNKNOWN").setAlive(false);
+    }
+    out.onNext(status.build());
+    out.onCompleted();
   }
 
   private CompletableFuture<MetaReply> submit(MetaCall call) throws FsError, IOException {
