@@ -1,5 +1,6 @@
 package io.shoalfs.fuse;
 
+import io.shoalfs.common.mount.FuseMounts;
 import io.shoalfs.common.mount.MountInfo;
 import io.shoalfs.client.MetaClient;
 import io.shoalfs.client.MetaException;
@@ -300,18 +301,7 @@ public final class ShoalMount implements AutoCloseable {
     } catch (RuntimeException e) {
       LOG.warn("jnr-fuse unmount of {} failed: {}", mountPoint, e.getMessage());
     }
-    if (!awaitGone(UNMOUNT_WAIT)) {
-      for (List<String> cmd : List.of(List.of("fusermount3", "-u", "-z", mountPoint.toString()),
-          List.of("umount", "-l", mountPoint.toString()))) {
-        if (!MountInfo.hasFuseMount(mountPoint)) {
-          break;
-        }
-        LOG.warn("{} is still mounted; trying {}", mountPoint, String.join(" ", cmd));
-        run(cmd);
-        awaitGone(UNMOUNT_WAIT);
-      }
-    }
-    if (MountInfo.hasFuseMount(mountPoint)) {
+    if (!awaitGone(UNMOUNT_WAIT) && !FuseMounts.detach(mountPoint)) {
       LOG.error("could not unmount {}", mountPoint);
     }
     try {
@@ -355,20 +345,6 @@ public final class ShoalMount implements AutoCloseable {
       }
     } catch (IOException e) {
       LOG.warn("could not abort FUSE connection {}: {}", minor, e.getMessage());
-    }
-  }
-
-  private static void run(List<String> cmd) {
-    try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-          .start();
-      if (!p.waitFor(UNMOUNT_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
-        p.destroyForcibly();
-      }
-    } catch (IOException e) {
-      LOG.warn("{} failed: {}", cmd.get(0), e.getMessage());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
     }
   }
 

@@ -1,6 +1,7 @@
 package io.shoalfs.cli.local;
 
 import io.shoalfs.common.cli.UserError;
+import io.shoalfs.common.mount.FuseMounts;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -10,7 +11,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -143,12 +143,8 @@ public final class LocalCluster implements AutoCloseable {
 
   /** If the mount process died hard, the kernel still has the mount: detach it so nothing hangs on it. */
   private void detachMount() {
-    if (Preflight.isMounted(options.mount())) {
-      LOG.warn("{} is still mounted without its mount process; detaching it", options.mount());
-      runQuietly("fusermount3", "-u", "-z", options.mount().toString());
-      if (Preflight.isMounted(options.mount())) {
-        runQuietly("umount", "-l", options.mount().toString());
-      }
+    if (!FuseMounts.detach(options.mount())) {
+      LOG.error("could not detach {}", options.mount());
     }
   }
 
@@ -166,17 +162,6 @@ public final class LocalCluster implements AutoCloseable {
     }
     for (Component c : reversed) {
       c.stop(STOP_GRACE_SECONDS);
-    }
-  }
-
-  private static void runQuietly(String... cmd) {
-    try {
-      new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-          .start().waitFor(10, TimeUnit.SECONDS);
-    } catch (IOException e) {
-      LOG.debug("{} not available: {}", cmd[0], e.getMessage());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
     }
   }
 
