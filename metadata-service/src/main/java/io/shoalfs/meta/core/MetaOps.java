@@ -1,6 +1,7 @@
 package io.shoalfs.meta.core;
 
 import io.shoalfs.meta.store.Tx;
+import io.shoalfs.proto.meta.Code;
 import io.shoalfs.proto.meta.MetaReply;
 import io.shoalfs.proto.meta.MetaRequest;
 
@@ -14,9 +15,12 @@ public final class MetaOps {
   /** Reads are served by linearizable queries and never enter the log. */
   public static boolean isRead(MetaRequest.OpCase op) {
     return switch (op) {
-      case LOOKUP, GET_ATTR, READ_DIR, GET_CHUNKS, STAT_FS, GET_LAYOUT, GET_SUBVOLUME, LIST_SUBVOLUMES -> true;
+      case LOOKUP, GET_ATTR, READ_DIR, GET_CHUNKS, STAT_FS, GET_LAYOUT, GET_SUBVOLUME, LIST_SUBVOLUMES,
+           READ_LINK, GET_XATTR, LIST_XATTR, GET_LOCK -> true;
       case MKDIR, CREATE, UNLINK, RMDIR, RENAME, SET_ATTR, ALLOC_CHUNK, COMMIT_WRITE, REGISTER_DAEMON,
-           CREATE_SUBVOLUME, DELETE_SUBVOLUME -> false;
+           CREATE_SUBVOLUME, DELETE_SUBVOLUME, SYMLINK, LINK, MKNOD, SET_XATTR, REMOVE_XATTR, FALLOCATE,
+           OPEN_SESSION, RENEW_SESSION, CLOSE_SESSION, EXPIRE_SESSIONS, OPEN_FILE, CLOSE_FILE, SET_LOCK,
+           CANCEL_LOCK, RELEASE_LOCKS -> false;
       case OP_NOT_SET -> throw new IllegalArgumentException("request has no operation");
     };
   }
@@ -53,6 +57,9 @@ public final class MetaOps {
       case REGISTER_DAEMON -> RegisterDaemon.apply(tx, ctx, r.getRegisterDaemon());
       case CREATE_SUBVOLUME -> CreateSubvolume.apply(tx, ctx, r.getCreateSubvolume());
       case DELETE_SUBVOLUME -> DeleteSubvolume.apply(tx, ctx, r.getDeleteSubvolume());
+      case SYMLINK, LINK, MKNOD, SET_XATTR, REMOVE_XATTR, FALLOCATE, OPEN_SESSION, RENEW_SESSION, CLOSE_SESSION,
+           EXPIRE_SESSIONS, OPEN_FILE, CLOSE_FILE, SET_LOCK, CANCEL_LOCK, RELEASE_LOCKS ->
+          throw new FsError(Code.ENOSYS, r.getOpCase() + " is not served yet");
       default -> throw new IllegalStateException("not a write operation: " + r.getOpCase());
     };
   }
@@ -68,6 +75,7 @@ public final class MetaOps {
       case GET_LAYOUT -> GetLayout.read(tx);
       case GET_SUBVOLUME -> Subvolumes.get(tx, r.getGetSubvolume().getName());
       case LIST_SUBVOLUMES -> Subvolumes.list(tx);
+      case READ_LINK, GET_XATTR, LIST_XATTR, GET_LOCK -> throw new FsError(Code.ENOSYS, r.getOpCase() + " is not served yet");
       default -> throw new IllegalStateException("not a read operation: " + r.getOpCase());
     };
   }

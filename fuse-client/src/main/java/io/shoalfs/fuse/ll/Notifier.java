@@ -1,0 +1,17 @@
+package io.shoalfs.fuse.ll;
+
+/**
+ * Drops what the kernel caches for one inode or one name, because another client changed it. Calls return at
+ * once: the binding sends the notifications from its own thread (libfuse forbids sending them from inside a
+ * request or while holding a lock a request may need). An inode or name the kernel does not know is ignored.
+ */
+public interface Notifier {
+  /** Attributes of {@code ino} and, for {@code length} != 0, its cached pages from {@code offset} (length -1: to the end). */
+  void invalidateInode(long ino, long offset, long length);
+
+  /** The kernel's entry {@code parent}/{@code name}. */
+  void invalidateEntry(long parent, String name);
+
+  /** Like invalidateEntry, and tells the kernel that {@code child} under that name is gone (fuse_lowlevel_notify_delete). */
+  void deleted(long parent, long child, String name);
+}
