@@ -1,6 +1,7 @@
 package io.shoalfs.client;
 
 import com.google.protobuf.ByteString;
+import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -11,32 +12,54 @@ import io.shoalfs.common.net.MetaAddresses;
 import io.shoalfs.proto.meta.*;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Talks to the metadata service: finds the leader, follows NOT_LEADER hints, retries through leader changes.
+ * Talks to the metadata service: tries every listed replica, learns the leader from NOT_LEADER hints, retries
+ * through leader changes.
  *
- * <p>Every logical call gets one {@code call_id}; retries reuse it, so the Raft retry cache applies a create,
- * rename or unlink exactly once even when the reply was lost. Retries are bounded by {@code timeout}.
+ * <p>Every logical call gets one {@code call_id}; retries reuse it, so the service's exactly-once table applies a
+ * create, rename or unlink once even when the reply was lost (also across a leader change or a restart of every
+ * replica). Each call also carries the highest call id below which every call of this client got its reply, so
+ * the service can forget those records.
+ *
+ * <p>Bounds: a call gives up after {@code timeout} (60 s from {@link #connect}) while some replica answers (an
+ * election, a busy leader), and after {@link #NO_ANSWER_LIMIT} (5 s) when none does, with one line naming every
+ * address tried and what it said. One dead or wrong address costs at most one short attempt per call: the next
+ * replica is tried at once. grpc-java's own reconnect backoff (up to 2 minutes, notes trap 16) is reset whenever
+ * this client is about to try a replica again or is told it leads, so a replica that is back is used at once;
+ * the retry pauses here (at most 1 s) bound the rate instead.
  */
 public final class MetaClient implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MetaClient.class);
   private static final Duration ATTEMPT_TIMEOUT = Duration.ofSeconds(15);
   private static final Duration STATUS_TIMEOUT = Duration.ofSeconds(3);
+  /** A call fails when no replica has answered anything for this long. */
+  public static final Duration NO_ANSWER_LIMIT = Duration.ofSeconds(5);
+  /** The longest attempt at a replica that has not answered this client yet (a black-holed address). */
+  private static final Duration PROBE_TIMEOUT = Duration.ofMillis(1500);
+  private static final long MAX_PAUSE_MS = 1000;
 
   private final List<HostPort> addresses;
   private final Duration timeout;
+  private final boolean readsAnywhere;
   private final ByteString clientId;
   private final AtomicLong nextCallId = new AtomicLong(1);
+  /** Call ids not answered yet; the lowest one bounds what this client acknowledges. */
+  private final ConcurrentSkipListSet<Long> inFlight = new ConcurrentSkipListSet<>();
   private final Map<HostPort, ManagedChannel> channels = new ConcurrentHashMap<>();
   private final Map<HostPort, MetaServiceGrpc.MetaServiceBlockingStub> stubs = new ConcurrentHashMap<>();
+  private final AtomicLong nextReader = new AtomicLong();
   private volatile HostPort leader;
   private volatile boolean closed;
 
@@ -46,11 +69,20 @@ public final class MetaClient implements AutoCloseable {
   }
 
   public MetaClient(List<HostPort> clientAddresses, Duration timeout) {
+    this(clientAddresses, timeout, false);
+  }
+
+  /**
+   * @param readsAnywhere send reads to every replica in turn (each serves them linearizably through read
+   *     index) instead of to the leader alone
+   */
+  public MetaClient(List<HostPort> clientAddresses, Duration timeout, boolean readsAnywhere) {
     if (clientAddresses.isEmpty()) {
       throw new IllegalArgumentException("no metadata addresses");
     }
-    this.addresses = List.copyOf(clientAddresses);
+    this.addresses = List.copyOf(new LinkedHashSet<>(clientAddresses));
     this.timeout = timeout;
+    this.readsAnywhere = readsAnywhere;
     UUID id = UUID.randomUUID();
     this.clientId = ByteString.copyFrom(ByteBuffer.allocate(16)
         .putLong(id.getMostSignificantBits()).putLong(id.getLeastSignificantBits()).array());
@@ -68,48 +100,135 @@ public final class MetaClient implements AutoCloseable {
 
   /** Sends one request and returns whatever code it ends with (never NOT_LEADER). */
   public MetaReply callRaw(MetaRequest request) throws MetaException {
-    MetaCall call = MetaCall.newBuilder()
-        .setClientId(clientId).setCallId(nextCallId.getAndIncrement()).setRequest(request).build();
-    long deadline = System.nanoTime() + timeout.toNanos();
-    HostPort target = leader;
+    long callId = nextCallId.getAndIncrement();
+    inFlight.add(callId);
+    try {
+      return send(callId, request);
+    } finally {
+      inFlight.remove(callId);
+    }
+  }
+
+  /** The 16-byte id this client's calls carry (exactly-once is per client id and call id). */
+  public ByteString clientId() {
+    return clientId;
+  }
+
+  private MetaReply send(long callId, MetaRequest request) throws MetaException {
+    boolean read = readsAnywhere && isRead(request.getOpCase());
+    long start = System.nanoTime();
+    long deadline = start + timeout.toNanos();
+    long lastAnswer = start;
+    Map<HostPort, String> tried = new LinkedHashMap<>();
+    HostPort target = read ? addresses.get((int) Math.floorMod(nextReader.getAndIncrement(), addresses.size()))
+        : leader;
     int attempt = 0;
-    String last = "no attempt";
-    while (System.nanoTime() < deadline) {
+    while (true) {
       if (closed) {
         throw new MetaException(Code.UNAVAILABLE, "metadata client closed");
       }
+      long now = System.nanoTime();
+      if (now - lastAnswer >= NO_ANSWER_LIMIT.toNanos()) {
+        throw gaveUp("no metadata replica answered within " + NO_ANSWER_LIMIT.toSeconds() + " s", tried);
+      }
+      if (now >= deadline) {
+        throw gaveUp("metadata call gave up after " + timeout.toSeconds() + " s", tried);
+      }
       attempt++;
+      long budget = Math.min(ATTEMPT_TIMEOUT.toNanos(), deadline - now);
+      if (channel(target).getState(false) != ConnectivityState.READY) {
+        // Not connected: a short attempt, so a black-holed address costs little; a connected replica that is
+        // slow gets the full attempt timeout.
+        budget = Math.min(budget, Math.max(PROBE_TIMEOUT.toNanos() / 10,
+            Math.min(PROBE_TIMEOUT.toNanos(), lastAnswer + NO_ANSWER_LIMIT.toNanos() - now)));
+      }
+      MetaCall call = MetaCall.newBuilder().setClientId(clientId).setCallId(callId).setAckedCallId(acked())
+          .setRequest(request).build();
       try {
-        MetaReply reply = stub(target).withDeadlineAfter(ATTEMPT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
-            .call(call);
+        MetaReply reply = stub(target).withDeadlineAfter(budget, TimeUnit.NANOSECONDS).call(call);
+        lastAnswer = System.nanoTime();
         switch (reply.getCode()) {
           case NOT_LEADER -> {
-            last = target + " is not the leader";
-            target = reply.getLeaderHint().isEmpty() ? next(target) : HostPort.parse(reply.getLeaderHint());
+            tried.put(target, "not the leader");
+            target = reply.getLeaderHint().isEmpty() ? next(target) : hinted(reply.getLeaderHint(), target);
           }
           case UNAVAILABLE -> {
-            last = target + ": " + reply.getMessage();
+            tried.put(target, reply.getMessage());
             target = next(target);
             pause(attempt);
           }
           default -> {
-            leader = target;
+            if (!read) {
+              leader = target;
+            }
             return reply;
           }
         }
       } catch (StatusRuntimeException e) {
         Status.Code c = e.getStatus().getCode();
         if (c != Status.Code.UNAVAILABLE && c != Status.Code.DEADLINE_EXCEEDED && c != Status.Code.CANCELLED
-            && c != Status.Code.UNKNOWN) {
+            && c != Status.Code.UNKNOWN && c != Status.Code.RESOURCE_EXHAUSTED) {
           throw new MetaException(Code.EIO, target + ": " + e.getStatus());
         }
-        last = target + ": " + e.getStatus().getCode() + " " + e.getStatus().getDescription();
+        if (c == Status.Code.RESOURCE_EXHAUSTED) {
+          lastAnswer = System.nanoTime(); // it is alive, only busy
+        }
+        tried.put(target, c + (e.getStatus().getDescription() == null ? "" : " " + e.getStatus().getDescription()));
         target = next(target);
-        pause(attempt);
+        if (c == Status.Code.RESOURCE_EXHAUSTED || attempt % addresses.size() == 0) {
+          pause(attempt / addresses.size() + 1);
+        }
       }
     }
-    LOG.warn("metadata call gave up after {} attempts: {}", attempt, last);
-    throw new MetaException(Code.UNAVAILABLE, "metadata service unreachable: " + last);
+  }
+
+  private MetaException gaveUp(String why, Map<HostPort, String> tried) {
+    StringBuilder b = new StringBuilder(why).append("; tried");
+    for (HostPort a : addresses) {
+      b.append(' ').append(a).append(" (").append(oneLine(tried.getOrDefault(a, "not tried"))).append(')');
+    }
+    for (Map.Entry<HostPort, String> t : tried.entrySet()) {
+      if (!addresses.contains(t.getKey())) {
+        b.append(' ').append(t.getKey()).append(" (").append(oneLine(t.getValue())).append(')');
+      }
+    }
+    LOG.warn("{}", b);
+    return new MetaException(Code.UNAVAILABLE, b.toString());
+  }
+
+  private static String oneLine(String s) {
+    return s == null ? "" : s.replaceAll("\\s+", " ").trim();
+  }
+
+  /** The leader a replica named; its reconnect backoff is reset, since it was just reported alive. */
+  private HostPort hinted(String hint, HostPort current) {
+    try {
+      HostPort h = HostPort.parse(hint);
+      ManagedChannel ch = channels.get(h);
+      if (ch != null) {
+        ch.resetConnectBackoff();
+      }
+      return h;
+    } catch (IllegalArgumentException e) {
+      return next(current);
+    }
+  }
+
+  /** Highest call id below every call still waiting for its reply. */
+  private long acked() {
+    try {
+      return inFlight.first() - 1;
+    } catch (java.util.NoSuchElementException e) {
+      return nextCallId.get() - 1;
+    }
+  }
+
+  private static boolean isRead(MetaRequest.OpCase op) {
+    return switch (op) {
+      case LOOKUP, GET_ATTR, READ_DIR, GET_CHUNKS, STAT_FS, GET_LAYOUT, GET_SUBVOLUME, LIST_SUBVOLUMES,
+           READ_LINK, GET_XATTR, LIST_XATTR, GET_LOCK -> true;
+      default -> false;
+    };
   }
 
   /** The replicas' client addresses this client was given. */
@@ -134,16 +253,24 @@ public final class MetaClient implements AutoCloseable {
 
   private static void pause(int attempt) {
     try {
-      Thread.sleep(Math.min(1000, 50L * attempt));
+      Thread.sleep(Math.min(MAX_PAUSE_MS, 50L * attempt));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
   }
 
+  private ManagedChannel channel(HostPort target) {
+    return channels.computeIfAbsent(target, a -> NettyChannelBuilder.forAddress(a.host(), a.port())
+        .usePlaintext().maxInboundMessageSize(GrpcServers.MAX_MESSAGE_BYTES).build());
+  }
+
   private MetaServiceGrpc.MetaServiceBlockingStub stub(HostPort target) {
-    return stubs.computeIfAbsent(target, t -> MetaServiceGrpc.newBlockingStub(channels.computeIfAbsent(t,
-        a -> NettyChannelBuilder.forAddress(a.host(), a.port()).usePlaintext()
-            .maxInboundMessageSize(GrpcServers.MAX_MESSAGE_BYTES).build())));
+    ManagedChannel ch = channel(target);
+    if (ch.getState(false) == ConnectivityState.TRANSIENT_FAILURE) {
+      // Our retry loop paces attempts; gRPC's exponential backoff would keep a replica that is back unused.
+      ch.resetConnectBackoff();
+    }
+    return stubs.computeIfAbsent(target, t -> MetaServiceGrpc.newBlockingStub(ch));
   }
 
   // ---- conveniences: one per request type, returning the useful part of the reply ----

@@ -103,6 +103,10 @@ public final class MetaCommand implements Callable<Integer> {
     if (out.isEmpty()) {
       throw new UserError("--peers is empty: expected ID=HOST:PORT[,ID=HOST:PORT...]");
     }
+    String clash = MetaServer.Config.portClash(out);
+    if (clash != null) {
+      throw new UserError(clash);
+    }
     return out;
   }
 }

@@ -5,7 +5,9 @@ import io.shoalfs.common.net.GrpcServers;
 import io.shoalfs.common.net.HostPort;
 import io.shoalfs.common.net.MetaAddresses;
 import io.shoalfs.meta.grpc.MetaGrpcService;
+import io.shoalfs.meta.raft.GroupCommit;
 import io.shoalfs.meta.raft.MetaStateMachine;
+import io.shoalfs.meta.raft.MetaSubmitter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -66,6 +68,31 @@ public final class MetaServer implements AutoCloseable {
         throw new IllegalArgumentException("no data directory");
       }
       peers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(peers));
+      String clash = portClash(peers);
+      if (clash != null) {
+        throw new IllegalArgumentException(clash);
+      }
+    }
+
+    /**
+     * Why two replicas' addresses cannot work together, or null: each replica listens on its raft port and on
+     * raft port + 1 (clients), so on one host no port may be used twice across those.
+     */
+    public static String portClash(Map<String, HostPort> peers) {
+      Map<HostPort, String> used = new LinkedHashMap<>();
+      for (Map.Entry<String, HostPort> p : peers.entrySet()) {
+        HostPort raft = p.getValue();
+        HostPort client = MetaAddresses.clientAddress(raft);
+        for (HostPort a : List.of(raft, client)) {
+          String role = (a == raft ? "raft" : "client") + " port of " + p.getKey();
+          String other = used.putIfAbsent(a, role);
+          if (other != null) {
+            return "--peers: " + a + " would be both the " + other + " and the " + role
+                + " (each replica also listens on raft port + 1)";
+          }
+        }
+      }
+      return null;
     }
   }
 
@@ -76,25 +103,41 @@ public final class MetaServer implements AutoCloseable {
    * @param snapshotEvery entries between automatic snapshots (a snapshot is also taken on every clean stop)
    * @param purgeGap log entries at least purged at once after a snapshot
    * @param logSegmentBytes size of a Raft log segment; the log is purged in whole closed segments
-   * @param retryCacheExpiry how long a write's reply is kept for retries with the same call id; must exceed
-   *     the clients' total retry time (MetaClient: 60 s)
+   * @param retryCacheExpiry how long Ratis keeps its own retry cache entries (replies of the group-commit
+   *     batches; exactly-once for clients is the client_calls table, not this cache)
    * @param callTimeout the longest a client call waits inside the server before UNAVAILABLE
    * @param snapshotOnStop snapshot on a clean stop, so the next start replays nothing; off only to test the
    *     replay a crash needs
+   * @param closeThreshold a JVM or host pause longer than this makes Ratis close the replica; far above any
+   *     VM freeze or stop-the-world pause (Ratis's 60 s default took replicas down after a one-minute freeze)
+   * @param groupCommit bounds of the leader's write batching ({@link GroupCommit.Limits})
+   * @param grpc bounds of the client API's gRPC server ({@link GrpcServers.Limits})
    */
   public record Tuning(Duration electionTimeoutMin, Duration electionTimeoutMax, long snapshotEvery, int purgeGap,
-      long logSegmentBytes, Duration retryCacheExpiry, Duration callTimeout, boolean snapshotOnStop) {
+      long logSegmentBytes, Duration retryCacheExpiry, Duration callTimeout, boolean snapshotOnStop,
+      Duration closeThreshold, GroupCommit.Limits groupCommit, GrpcServers.Limits grpc) {
     public static final Tuning DEFAULTS = new Tuning(Duration.ofMillis(1000), Duration.ofMillis(2000), 10_000, 1024,
-        8L << 20, Duration.ofMinutes(2), Duration.ofSeconds(10), true);
+        8L << 20, Duration.ofSeconds(30), Duration.ofSeconds(10), true, Duration.ofHours(1),
+        GroupCommit.Limits.DEFAULTS, GrpcServers.Limits.DEFAULTS);
 
     public Tuning withElectionTimeout(Duration min, Duration max) {
       return new Tuning(min, max, snapshotEvery, purgeGap, logSegmentBytes, retryCacheExpiry, callTimeout,
-          snapshotOnStop);
+          snapshotOnStop, closeThreshold, groupCommit, grpc);
     }
 
     public Tuning withSnapshots(long every, int gap, long segmentBytes, boolean onStop) {
       return new Tuning(electionTimeoutMin, electionTimeoutMax, every, gap, segmentBytes, retryCacheExpiry,
-          callTimeout, onStop);
+          callTimeout, onStop, closeThreshold, groupCommit, grpc);
+    }
+
+    public Tuning withGroupCommit(GroupCommit.Limits limits) {
+      return new Tuning(electionTimeoutMin, electionTimeoutMax, snapshotEvery, purgeGap, logSegmentBytes,
+          retryCacheExpiry, callTimeout, snapshotOnStop, closeThreshold, limits, grpc);
+    }
+
+    public Tuning withGrpc(GrpcServers.Limits limits) {
+      return new Tuning(electionTimeoutMin, electionTimeoutMax, snapshotEvery, purgeGap, logSegmentBytes,
+          retryCacheExpiry, callTimeout, snapshotOnStop, closeThreshold, groupCommit, limits);
     }
   }
 
@@ -102,13 +145,16 @@ public final class MetaServer implements AutoCloseable {
   private final RaftServer raft;
   private final Server grpc;
   private final MetaStateMachine stateMachine;
+  private final MetaSubmitter submitter;
   private boolean closed;
 
-  private MetaServer(Config config, RaftServer raft, Server grpc, MetaStateMachine stateMachine) {
+  private MetaServer(Config config, RaftServer raft, Server grpc, MetaStateMachine stateMachine,
+      MetaSubmitter submitter) {
     this.config = config;
     this.raft = raft;
     this.grpc = grpc;
     this.stateMachine = stateMachine;
+    this.submitter = submitter;
   }
 
   public static MetaServer start(Config cfg) throws IOException {
@@ -132,17 +178,21 @@ public final class MetaServer implements AutoCloseable {
             ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
         .build();
     Server grpc = null;
+    MetaSubmitter submitter = null;
     try {
       raft.start();
-      grpc = GrpcServers.startTcp(clientAddr,
-          List.of(new MetaGrpcService(raft, GROUP_ID, cfg.peers(), tuning.callTimeout())));
+      submitter = new MetaSubmitter(raft, GROUP_ID, sm, cfg.peers(), tuning.callTimeout(), tuning.groupCommit());
+      grpc = GrpcServers.startTcp(clientAddr, List.of(new MetaGrpcService(submitter)), tuning.grpc());
     } catch (IOException | RuntimeException e) {
       GrpcServers.stop(grpc, 1000);
+      if (submitter != null) {
+        submitter.close();
+      }
       closeQuietly(raft);
       throw e instanceof IOException io ? io : new IOException("meta " + cfg.id() + " failed to start: " + e, e);
     }
     LOG.info("meta {}: serving raft={} client={} dir={}", cfg.id(), raftAddr, clientAddr, cfg.dir());
-    return new MetaServer(cfg, raft, grpc, sm);
+    return new MetaServer(cfg, raft, grpc, sm, submitter);
   }
 
   private static List<RaftPeer> peersOf(Config cfg) {
@@ -153,7 +203,7 @@ public final class MetaServer implements AutoCloseable {
     return out;
   }
 
-  private static RaftProperties properties(Path raftDir, HostPort raftAddr, Tuning t) {
+  static RaftProperties properties(Path raftDir, HostPort raftAddr, Tuning t) {
     RaftProperties p = new RaftProperties();
     RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
     GrpcConfigKeys.Server.setHost(p, raftAddr.host());
@@ -188,6 +238,8 @@ public final class MetaServer implements AutoCloseable {
     RaftServerConfigKeys.Log.setPurgeGap(p, t.purgeGap());
     RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(t.logSegmentBytes()));
     RaftServerConfigKeys.RetryCache.setExpiryTime(p, millis(t.retryCacheExpiry()));
+    // Trap 15: Ratis closes a server whose JVM paused longer than this (60 s by default).
+    RaftServerConfigKeys.setCloseThreshold(p, millis(t.closeThreshold()));
     return p;
   }
 
@@ -248,6 +300,11 @@ public final class MetaServer implements AutoCloseable {
     }
   }
 
+  /** The write batcher, for diagnostics and tests (entries vs calls submitted). */
+  public GroupCommit groupCommit() {
+    return submitter.groupCommit();
+  }
+
   /** The state machine, for diagnostics and tests (e.g. a local, non-linearizable read on a follower). */
   public MetaStateMachine stateMachine() {
     return stateMachine;
@@ -261,6 +318,7 @@ public final class MetaServer implements AutoCloseable {
     }
     closed = true;
     GrpcServers.stop(grpc, 2000);
+    submitter.close();
     closeQuietly(raft);
     stateMachine.close();
     LOG.info("meta {}: stopped", config.id());

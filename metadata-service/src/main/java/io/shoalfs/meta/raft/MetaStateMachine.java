@@ -13,11 +13,13 @@ import io.shoalfs.meta.store.Tx;
 import io.shoalfs.proto.meta.Code;
 import io.shoalfs.proto.meta.MetaReply;
 import io.shoalfs.proto.meta.MetaRequest;
+import io.shoalfs.proto.metalog.BatchedCall;
 import io.shoalfs.proto.metalog.MetaLogEntry;
 import io.shoalfs.proto.records.AppliedIndexRecord;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -37,8 +39,7 @@ import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.StateMachineStorage;
 import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
-import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
-import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import com.google.protobuf.ByteString;
 import org.apache.ratis.util.LifeCycle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,10 +47,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The namespace as a Ratis state machine over RocksDB.
  *
- * <p>Writes: {@link #startTransaction} runs on the leader; it fixes everything apply may not compute itself
- * (clock, new ids, chunk placement) in a {@link MetaLogEntry} and rejects a request that already fails against
- * the current state, so it never reaches the log. {@link #applyTransaction} runs on every replica, validates
- * again and applies the entry in one RocksDB batch together with the applied term and index.
+ * <p>Writes: {@link GroupCommit} gathers client calls on the leader into one {@link MetaLogEntry} (clock and
+ * chunk placement fixed there); {@link #applyTransaction} runs on every replica and applies the entry's calls
+ * in order in one RocksDB batch together with the applied term and index and each call's exactly-once record.
+ * Reads: {@link #query}, after Ratis's read index (on the leader or a follower).
  *
  * <p>Durability and restart: RocksDB runs without its WAL; the Raft log is the write-ahead log. The live
  * database is therefore never trusted after a start: every start (and every snapshot installed from the
@@ -64,13 +65,11 @@ public final class MetaStateMachine extends BaseStateMachine {
   private final String name;
   private final Path dbDir;
   private final SnapshotStore snapshots = new SnapshotStore();
-  private final IdAllocator ids = new IdAllocator();
   private final Placement placement = new Placement();
   /** Apply and snapshot take it exclusively; reads and leader-side validation share it. */
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   /** Guarded by {@link #lock}; null while closed or being rebuilt. */
   private MetaStore store;
-  private volatile RaftServer.Division division;
   private final AtomicInteger installedSnapshots = new AtomicInteger();
 
   public MetaStateMachine(String name, Path dbDir) {
@@ -144,71 +143,58 @@ public final class MetaStateMachine extends BaseStateMachine {
 
   // ---- writes ----
 
-  /** On the leader, before the log: fix clock, ids and placement; reject what already fails now. */
+  /**
+   * On the leader, before the log. Writes arrive only as group-commit batches from {@link GroupCommit}, already
+   * carrying the clock and placement; the batch becomes the entry's log data (serialized once) and stays in the
+   * transaction's context, so apply on this leader neither parses it again nor serializes the replies.
+   *
+   * <p>No dry run here: each call is validated at apply against the batch's view, which a dry run against the
+   * current state could not see (the calls ahead of it in this and in other in-flight entries), and a dry run
+   * would double the work per call. A call that fails costs its slot in the entry and nothing else.
+   */
   @Override
   public TransactionContext startTransaction(RaftClientRequest request) {
-    MetaRequest req;
-    try {
-      req = MetaRequest.parseFrom(request.getMessage().getContent().toByteArray());
-    } catch (InvalidProtocolBufferException e) {
-      return reject(request, new FsError(Code.EINVAL, "unreadable request: " + e.getMessage()));
-    }
-    MetaRequest.OpCase op = req.getOpCase();
-    if (op == MetaRequest.OpCase.OP_NOT_SET || MetaOps.isRead(op)) {
-      return reject(request, new FsError(Code.EINVAL, "not a write operation: " + op));
-    }
-    MetaLogEntry.Builder entry = MetaLogEntry.newBuilder().setNowNs(clockNs()).setRequest(req);
-    lock.readLock().lock();
-    try {
-      if (store == null) {
-        return reject(request, new FsError(Code.UNAVAILABLE, "state machine is not open"));
-      }
-      for (long id : ids.next(currentTerm(), MetaOps.idsNeeded(op))) {
-        entry.addNewIds(id);
-      }
-      Tx dryRun = store.begin();
-      if (MetaOps.needsPlacement(op)) {
-        entry.setGroupId(placement.choose(dryRun));
-      }
-      MetaOps.applyWrite(dryRun, contextOf(entry.build()), req);
-    } catch (FsError e) {
-      return reject(request, e);
-    } catch (RuntimeException e) {
-      LOG.warn("meta {}: validating {} failed", name, op, e);
-      return reject(request, new FsError(Code.EIO, "validation failed: " + e));
-    } finally {
-      lock.readLock().unlock();
+    if (!(request.getMessage() instanceof LocalMessages.Batch batch)) {
+      TransactionContext trx = TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request).build();
+      trx.setException(new FsError(Code.EINVAL, "writes are submitted through this replica's group commit"));
+      return trx;
     }
     return TransactionContext.newBuilder()
         .setStateMachine(this)
         .setClientRequest(request)
-        .setLogData(UnsafeByteOperations.unsafeWrap(entry.build().toByteArray()))
+        .setLogData(batch.getContent())
+        .setStateMachineContext(batch)
         .build();
   }
 
-  private TransactionContext reject(RaftClientRequest request, FsError error) {
-    TransactionContext trx = TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request).build();
-    trx.setException(error);
-    return trx;
-  }
-
   /**
-   * Applies one committed entry. Deterministic: it reads only the entry and RocksDB (the clock, ids and
-   * placement come from the entry), so all replicas reach the same state and the same reply. A request that is
-   * invalid by now gets its errno and changes nothing but the applied index. Any other failure propagates,
-   * which stops this replica (Ratis closes the server) rather than skip an entry.
+   * Applies one committed entry: its calls in order, in ONE RocksDB batch together with the applied index.
+   * Deterministic: it reads only the entry and RocksDB (the clock and placement come from the entry, ids from
+   * the entry's index and each call's position, see {@link IdLayout}), so all replicas reach the same state and
+   * the same replies.
+   *
+   * <p>Each call runs in its own child of the entry's {@link Tx}: it sees the effects of the calls before it;
+   * if it fails (an {@link FsError}, its errno is its reply) its partial writes are dropped and the others are
+   * unaffected. Exactly-once: a call whose client id and call id are in the client_calls table gets the
+   * recorded reply and is not applied again ({@link ClientCalls}). Any other failure propagates, which stops
+   * this replica (Ratis closes the server) rather than skip an entry.
    */
   @Override
   public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
     LogEntryProto le = trx.getLogEntry();
     TermIndex ti = TermIndex.valueOf(le);
+    LocalMessages.Batch local = trx.getStateMachineContext() instanceof LocalMessages.Batch b ? b : null;
     MetaLogEntry entry;
-    try {
-      entry = MetaLogEntry.parseFrom(le.getStateMachineLogEntry().getLogData().toByteArray());
-    } catch (InvalidProtocolBufferException e) {
-      throw new IllegalStateException("meta " + name + ": log entry " + ti + " is unreadable", e);
+    if (local != null) {
+      entry = local.entry;
+    } else {
+      try {
+        entry = MetaLogEntry.parseFrom(le.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
+      } catch (InvalidProtocolBufferException e) {
+        throw new IllegalStateException("meta " + name + ": log entry " + ti + " is unreadable", e);
+      }
     }
-    MetaReply reply;
+    MetaReply[] replies;
     lock.writeLock().lock();
     try {
       if (store == null) {
@@ -219,15 +205,11 @@ public final class MetaStateMachine extends BaseStateMachine {
         throw new IllegalStateException("meta " + name + ": entry " + ti + " is at or below the applied index "
             + applied + "; it must not be applied twice");
       }
-      Tx tx = store.begin();
-      try {
-        checkIdsOfTerm(entry, ti.getTerm());
-        reply = MetaOps.applyWrite(tx, contextOf(entry), entry.getRequest());
-      } catch (FsError e) {
-        reply = e.toReply();
-        tx = store.begin();
-      }
-      store.commit(tx, appliedRecord(ti));
+      Tx batch = store.begin();
+      replies = entry.getCallsCount() == 0 && entry.hasRequest()
+          ? new MetaReply[] {applyLegacy(batch, entry)}
+          : applyCalls(batch, entry, ti.getIndex());
+      store.commit(batch, appliedRecord(ti));
       updateLastAppliedTermIndex(ti);
     } catch (RuntimeException e) {
       LOG.error("meta {}: applying entry {} failed; stopping this replica", name, ti, e);
@@ -235,20 +217,90 @@ public final class MetaStateMachine extends BaseStateMachine {
     } finally {
       lock.writeLock().unlock();
     }
-    return CompletableFuture.completedFuture(Message.valueOf(toRatis(reply)));
+    if (local != null && replies.length == local.calls.size()) {
+      local.owner.deliver(local.calls, replies);
+    }
+    return CompletableFuture.completedFuture(Message.EMPTY);
   }
 
-  /** Ids of an entry must come from the leader of the entry's own term (see {@link IdAllocator}). */
-  private static void checkIdsOfTerm(MetaLogEntry entry, long term) throws FsError {
-    for (long id : entry.getNewIdsList()) {
-      if (IdAllocator.termOf(id) != term) {
-        throw new FsError(Code.EAGAIN, "leadership changed while the request was proposed; retry it");
+  private static MetaReply[] applyCalls(Tx batch, MetaLogEntry entry, long index) {
+    int n = entry.getCallsCount();
+    if (n > IdLayout.MAX_CALLS_PER_ENTRY) {
+      throw new IllegalStateException("entry " + index + " holds " + n + " calls, more than the id layout allows");
+    }
+    MetaReply[] replies = new MetaReply[n];
+    for (int i = 0; i < n; i++) {
+      replies[i] = applyCall(batch, entry.getNowNs(), entry.getCalls(i), index, i);
+    }
+    return replies;
+  }
+
+  private static MetaReply applyCall(Tx batch, long nowNs, BatchedCall c, long index, int position) {
+    ByteString clientId = c.getClientId();
+    boolean exactlyOnce = clientId.size() == ClientCalls.CLIENT_ID_BYTES;
+    MetaReply reply;
+    if (exactlyOnce && ClientCalls.isAcknowledged(batch, clientId, c.getCallId())) {
+      // A late copy of a call whose reply the client already has: never apply it a second time.
+      return new FsError(Code.EINVAL, "call " + c.getCallId() + " was acknowledged already").toReply();
+    }
+    MetaReply recorded = exactlyOnce ? ClientCalls.recorded(batch, clientId, c.getCallId()) : null;
+    if (recorded != null) {
+      reply = recorded;
+    } else {
+      reply = applyOne(batch, nowNs, c.getRequest(), c.getGroupId(), index, position);
+      if (exactlyOnce) {
+        ClientCalls.record(batch, clientId, c.getCallId(), reply, nowNs);
       }
+    }
+    if (exactlyOnce && c.getAckedCallId() > 0) {
+      ClientCalls.acknowledge(batch, clientId, Math.min(c.getAckedCallId(), c.getCallId() - 1));
+    }
+    return reply;
+  }
+
+  /** One write in a child of {@code batch}: merged if it succeeds, dropped (errno reply) if it fails. */
+  private static MetaReply applyOne(Tx batch, long nowNs, MetaRequest req, String groupId, long index,
+      int position) {
+    MetaRequest.OpCase op = req.getOpCase();
+    if (op == MetaRequest.OpCase.OP_NOT_SET || MetaOps.isRead(op)) {
+      return new FsError(Code.EINVAL, "not a write operation: " + op).toReply();
+    }
+    int n = MetaOps.idsNeeded(op);
+    List<Long> ids = n == 0 ? List.of() : new ArrayList<>(n);
+    for (int k = 0; k < n; k++) {
+      ids.add(IdLayout.id(index, position, k));
+    }
+    Tx tx = batch.child();
+    try {
+      MetaReply reply = MetaOps.applyWrite(tx, new WriteContext(nowNs, ids, groupId), req);
+      tx.mergeIntoParent();
+      return reply;
+    } catch (FsError e) {
+      return e.toReply();
     }
   }
 
-  private static WriteContext contextOf(MetaLogEntry e) {
-    return new WriteContext(e.getNowNs(), e.getNewIdsList(), e.getGroupId());
+  /** An entry of the single-request layout of earlier versions (ids carried in the entry, no client record). */
+  private static MetaReply applyLegacy(Tx batch, MetaLogEntry e) {
+    Tx tx = batch.child();
+    try {
+      MetaReply reply = MetaOps.applyWrite(tx, new WriteContext(e.getNowNs(), e.getNewIdsList(), e.getGroupId()),
+          e.getRequest());
+      tx.mergeIntoParent();
+      return reply;
+    } catch (FsError err) {
+      return err.toReply();
+    }
+  }
+
+  /** The storage group of a new chunk, chosen on the leader when a batch is formed. */
+  String choosePlacement() {
+    lock.readLock().lock();
+    try {
+      return store == null ? "" : placement.choose(store.begin());
+    } finally {
+      lock.readLock().unlock();
+    }
   }
 
   /** Entries without a state machine part (configuration, leader start) still move the applied index. */
@@ -280,16 +332,24 @@ public final class MetaStateMachine extends BaseStateMachine {
 
   // ---- reads ----
 
-  /** A linearizable read: Ratis calls it once this replica has applied up to the leader's read index. */
+  /**
+   * A linearizable read: Ratis calls it once this replica (leader or follower) has applied up to the leader's
+   * read index. Requests from this JVM's gRPC layer arrive as objects ({@link LocalMessages.Read}); anything else
+   * is parsed from its bytes without a copy.
+   */
   @Override
   public CompletableFuture<Message> query(Message request) {
     MetaReply reply;
-    try {
-      reply = readLocal(MetaRequest.parseFrom(request.getContent().toByteArray()));
-    } catch (InvalidProtocolBufferException e) {
-      reply = new FsError(Code.EINVAL, "unreadable request: " + e.getMessage()).toReply();
+    if (request instanceof LocalMessages.Read r) {
+      reply = readLocal(r.request);
+    } else {
+      try {
+        reply = readLocal(MetaRequest.parseFrom(request.getContent().asReadOnlyByteBuffer()));
+      } catch (InvalidProtocolBufferException e) {
+        reply = new FsError(Code.EINVAL, "unreadable request: " + e.getMessage()).toReply();
+      }
     }
-    return CompletableFuture.completedFuture(Message.valueOf(toRatis(reply)));
+    return CompletableFuture.completedFuture(new LocalMessages.Reply(reply));
   }
 
   /**
@@ -402,29 +462,8 @@ public final class MetaStateMachine extends BaseStateMachine {
 
   // ---- helpers ----
 
-  private long currentTerm() {
-    RaftServer.Division d = division;
-    if (d == null) {
-      try {
-        d = getServer().join().getDivision(getGroupId());
-      } catch (IOException e) {
-        throw new IllegalStateException("meta " + name + ": no Raft division: " + e.getMessage(), e);
-      }
-      division = d;
-    }
-    return d.getInfo().getCurrentTerm();
-  }
-
-  private static long clockNs() {
-    Instant now = Instant.now();
-    return now.getEpochSecond() * 1_000_000_000L + now.getNano();
-  }
-
   private static AppliedIndexRecord appliedRecord(TermIndex ti) {
     return AppliedIndexRecord.newBuilder().setTerm(ti.getTerm()).setIndex(ti.getIndex()).build();
   }
 
-  private static ByteString toRatis(MetaReply reply) {
-    return UnsafeByteOperations.unsafeWrap(reply.toByteArray());
-  }
 }

@@ -4,6 +4,7 @@ import io.shoalfs.common.store.Codec;
 import io.shoalfs.common.store.TableDef;
 import io.shoalfs.proto.records.AppliedIndexRecord;
 import io.shoalfs.proto.records.ChunkRecord;
+import io.shoalfs.proto.records.ClientCallRecord;
 import io.shoalfs.proto.records.DaemonRecord;
 import io.shoalfs.proto.records.DentryRecord;
 import io.shoalfs.proto.records.InodeRecord;
@@ -28,6 +29,8 @@ import java.util.List;
  *   <tr><td>usage</td><td>u64 volume root ino</td><td>UsageRecord (bytes, inodes)</td><td>one per volume</td></tr>
  *   <tr><td>orphan_chunks</td><td>u64 chunk id</td><td>ChunkRecord (chunk id, group id)</td>
  *       <td>chunks dropped by truncate, unlink, rename-over, subvolume delete: for a later GC</td></tr>
+ *   <tr><td>client_calls</td><td>16-byte client id ++ u64 call id</td><td>ClientCallRecord (reply)</td>
+ *       <td>exactly-once: the reply of each write call, until the client acknowledges it (see ClientCalls)</td></tr>
  *   <tr><td>system</td><td>UTF-8 key</td><td>per key, see {@link #APPLIED_INDEX}</td><td>bookkeeping of the state machine</td></tr>
  * </table>
  */
@@ -46,6 +49,8 @@ public final class MetaTables {
       new TableDef<>("usage", Codec.U64, Codec.proto(UsageRecord.parser()));
   public static final TableDef<Long, ChunkRecord> ORPHAN_CHUNKS =
       new TableDef<>("orphan_chunks", Codec.U64, Codec.proto(ChunkRecord.parser()));
+  public static final TableDef<byte[], ClientCallRecord> CLIENT_CALLS =
+      new TableDef<>("client_calls", Codec.BYTES, Codec.proto(ClientCallRecord.parser()));
   public static final TableDef<String, byte[]> SYSTEM = new TableDef<>("system", Codec.UTF8, Codec.BYTES);
 
   /** system["applied_index"]: term and index of the last log entry whose effects are in this database. */
@@ -54,7 +59,7 @@ public final class MetaTables {
 
   /** All tables, in the order they are opened. */
   public static final List<TableDef<?, ?>> ALL =
-      List.of(INODES, DENTRIES, CHUNKS, SUBVOLUMES, DAEMONS, USAGE, ORPHAN_CHUNKS, SYSTEM);
+      List.of(INODES, DENTRIES, CHUNKS, SUBVOLUMES, DAEMONS, USAGE, ORPHAN_CHUNKS, CLIENT_CALLS, SYSTEM);
 
   /** A typed key of the system table. */
   public record SystemKey<V>(String key, Codec<V> codec) {}

@@ -3,31 +3,59 @@ package io.shoalfs.meta.store;
 import io.shoalfs.common.store.RocksStore;
 import io.shoalfs.common.store.TableDef;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.BiPredicate;
 import org.rocksdb.RocksDBException;
 
 /**
- * The writes of one operation, staged until the state machine commits them in one batch together with the
- * applied index. Point reads see the staged writes (an operation may read what it wrote, e.g. a rename within
- * one directory); scans see only the committed state, which no operation here needs otherwise.
+ * Staged writes over the committed state, until the state machine commits them in one batch together with the
+ * applied index. Reads (point reads and scans) see the staged writes of this Tx and of its parents on top of
+ * the committed state.
+ *
+ * <p>Group commit stacks them: the entry's batch is one root Tx; each call in it runs in a {@link #child}, which
+ * is {@link #mergeIntoParent merged} when the call succeeds and dropped when it fails, so a failed call's partial
+ * writes vanish while later calls still see the effects of earlier successful ones.
  */
 public final class Tx {
   private final RocksStore rocks;
+  private final Tx parent;
   /** table -> encoded key -> encoded value, or null for a delete. Insertion-ordered for a stable batch. */
   private final Map<TableDef<?, ?>, Map<ByteBuffer, byte[]>> staged = new LinkedHashMap<>();
 
   Tx(RocksStore rocks) {
+    this(rocks, null);
+  }
+
+  private Tx(RocksStore rocks, Tx parent) {
     this.rocks = rocks;
+    this.parent = parent;
+  }
+
+  /** A Tx whose reads see this one's staged writes and whose own writes stay apart until merged. */
+  public Tx child() {
+    return new Tx(rocks, this);
+  }
+
+  /** Moves this child's writes into its parent (later writes win). The child must not be used afterwards. */
+  public void mergeIntoParent() {
+    if (parent == null) {
+      throw new IllegalStateException("not a child transaction");
+    }
+    for (var table : staged.entrySet()) {
+      parent.staged.computeIfAbsent(table.getKey(), x -> new LinkedHashMap<>()).putAll(table.getValue());
+    }
+    staged.clear();
   }
 
   public <K, V> V get(TableDef<K, V> t, K key) {
-    byte[] k = t.keyCodec().encode(key);
-    Map<ByteBuffer, byte[]> writes = staged.get(t);
-    if (writes != null) {
-      ByteBuffer bk = ByteBuffer.wrap(k);
-      if (writes.containsKey(bk)) {
+    ByteBuffer bk = ByteBuffer.wrap(t.keyCodec().encode(key));
+    for (Tx level = this; level != null; level = level.parent) {
+      Map<ByteBuffer, byte[]> writes = level.staged.get(t);
+      if (writes != null && writes.containsKey(bk)) {
         byte[] v = writes.get(bk);
         return v == null ? null : t.valueCodec().decode(v);
       }
@@ -48,13 +76,84 @@ public final class Tx {
     staged.computeIfAbsent(t, x -> new LinkedHashMap<>()).put(ByteBuffer.wrap(t.keyCodec().encode(key)), null);
   }
 
-  /** Committed entries with {@code prefix}, from {@code from} (null = the prefix), until the visitor says stop. */
+  /**
+   * Entries with {@code prefix}, from {@code from} (null = the prefix), in key order, until the visitor says
+   * stop: the committed state with every level's staged writes on top.
+   */
   public <K, V> void scan(TableDef<K, V> t, byte[] prefix, byte[] from, BiPredicate<K, V> visitor) {
+    byte[] start = from != null ? from : prefix;
+    TreeMap<byte[], byte[]> overlay = stagedRange(t, prefix, start);
     try {
-      rocks.scan(t, prefix, from, visitor);
+      if (overlay == null) {
+        rocks.scan(t, prefix, from, visitor);
+        return;
+      }
+      Iterator<Map.Entry<byte[], byte[]>> pending = overlay.entrySet().iterator();
+      Map.Entry<byte[], byte[]>[] next = nextOf(pending);
+      boolean[] stopped = {false};
+      rocks.scanRaw(t, prefix, from, (k, v) -> {
+        while (next[0] != null && Arrays.compareUnsigned(next[0].getKey(), k) < 0) {
+          if (!emit(t, next[0], visitor)) {
+            stopped[0] = true;
+            return false;
+          }
+          next[0] = nextOf(pending)[0];
+        }
+        if (next[0] != null && Arrays.equals(next[0].getKey(), k)) {
+          boolean go = emit(t, next[0], visitor);
+          next[0] = nextOf(pending)[0];
+          stopped[0] = !go;
+          return go;
+        }
+        boolean go = visitor.test(t.keyCodec().decode(k), t.valueCodec().decode(v));
+        stopped[0] = !go;
+        return go;
+      });
+      while (!stopped[0] && next[0] != null) {
+        if (!emit(t, next[0], visitor)) {
+          return;
+        }
+        next[0] = nextOf(pending)[0];
+      }
     } catch (RocksDBException e) {
       throw new StoreException("scan of " + t.name() + " failed: " + e.getMessage(), e);
     }
+  }
+
+  /** A staged delete (null value) is skipped; it continues the scan. */
+  private static <K, V> boolean emit(TableDef<K, V> t, Map.Entry<byte[], byte[]> e, BiPredicate<K, V> visitor) {
+    return e.getValue() == null || visitor.test(t.keyCodec().decode(e.getKey()), t.valueCodec().decode(e.getValue()));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map.Entry<byte[], byte[]>[] nextOf(Iterator<Map.Entry<byte[], byte[]>> it) {
+    return new Map.Entry[] {it.hasNext() ? it.next() : null};
+  }
+
+  /** Staged writes of every level in [start, end of prefix), innermost winning; null if there are none. */
+  private TreeMap<byte[], byte[]> stagedRange(TableDef<?, ?> t, byte[] prefix, byte[] start) {
+    TreeMap<byte[], byte[]> out = null;
+    for (Tx level = this; level != null; level = level.parent) {
+      Map<ByteBuffer, byte[]> writes = level.staged.get(t);
+      if (writes == null) {
+        continue;
+      }
+      for (var w : writes.entrySet()) {
+        byte[] k = toArray(w.getKey());
+        if (!startsWith(k, prefix) || Arrays.compareUnsigned(k, start) < 0) {
+          continue;
+        }
+        if (out == null) {
+          out = new TreeMap<>(Arrays::compareUnsigned);
+        }
+        out.putIfAbsent(k, w.getValue());
+      }
+    }
+    return out;
+  }
+
+  private static boolean startsWith(byte[] k, byte[] prefix) {
+    return k.length >= prefix.length && Arrays.equals(k, 0, prefix.length, prefix, 0, prefix.length);
   }
 
   public boolean isEmpty() {
@@ -62,6 +161,9 @@ public final class Tx {
   }
 
   void writeTo(RocksStore.Batch batch) throws RocksDBException {
+    if (parent != null) {
+      throw new IllegalStateException("only a root transaction is committed; merge children first");
+    }
     for (var table : staged.entrySet()) {
       for (var w : table.getValue().entrySet()) {
         byte[] key = toArray(w.getKey());
