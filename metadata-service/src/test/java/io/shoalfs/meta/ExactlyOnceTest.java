@@ -98,7 +98,7 @@ class ExactlyOnceTest {
       assertEquals(Code.ENOENT, sendToLeader(cluster, 4, rename(dir, "x", "y")).getCode());
       assertEquals(List.of("y"), names(c, dir));
 
-      // A leader change between the call and its retry: the new leader answers from its retry cache.
+      // A leader change between the call and its retry: the new leader answers from its client_calls table.
       MetaReply created2 = sendToLeader(cluster, 5, createExclusive(dir, "z"));
       MetaReply renamed2 = sendToLeader(cluster, 6, rename(dir, "y", "w"));
       assertEquals(Code.OK, created2.getCode());
@@ -111,5 +111,63 @@ class ExactlyOnceTest {
       assertEquals(List.of("w", "z"), names(c, dir));
       assertEquals(created2.getAttr().getIno(), c.lookup(dir, "z").getIno(), "the file of the first create");
     }
+  }
+
+  @Test
+  @Timeout(180)
+  void aRetriedCallTakesEffectOnceAcrossARestartOfEveryReplica() throws Exception {
+    try (MetaCluster cluster = MetaCluster.start(tmp, 3)) {
+      MetaClient c = cluster.client();
+      cluster.awaitLeader(Duration.ofSeconds(30));
+      long dir = c.mkdir(ROOT, "restart", 0755, 0, 0).getIno();
+      MetaReply created = sendToLeader(cluster, 11, createExclusive(dir, "a"));
+      MetaReply renamed = sendToLeader(cluster, 12, rename(dir, "a", "b"));
+      MetaReply failed = sendToLeader(cluster, 13, rename(dir, "nope", "c"));
+      assertEquals(Code.OK, created.getCode());
+      assertEquals(Code.OK, renamed.getCode());
+      assertEquals(Code.ENOENT, failed.getCode());
+
+      cluster.stopAll();
+      cluster.startAll();
+      cluster.awaitLeader(Duration.ofSeconds(60));
+      // The replies live in the client_calls table (the Ratis retry cache is gone with the processes).
+      assertEquals(created, sendToLeader(cluster, 11, createExclusive(dir, "a")));
+      assertEquals(renamed, sendToLeader(cluster, 12, rename(dir, "a", "b")));
+      assertEquals(failed, sendToLeader(cluster, 13, rename(dir, "nope", "c")), "an errno is recorded too");
+      assertEquals(List.of("b"), names(cluster.client(), dir), "each applied once");
+      assertEquals(created.getAttr().getIno(), cluster.client().lookup(dir, "b").getIno());
+    }
+  }
+
+  @Test
+  @Timeout(120)
+  void acknowledgedCallsAreForgottenAndALateCopyIsRefused() throws Exception {
+    try (MetaCluster cluster = MetaCluster.start(tmp, 3)) {
+      MetaClient c = cluster.client();
+      cluster.awaitLeader(Duration.ofSeconds(30));
+      long dir = c.mkdir(ROOT, "ack", 0755, 0, 0).getIno();
+      assertEquals(Code.OK, sendToLeader(cluster, 21, createExclusive(dir, "a")).getCode());
+      assertEquals(Code.OK, sendToLeader(cluster, 22, rename(dir, "a", "b")).getCode());
+      MetaServer leader = cluster.awaitLeader(Duration.ofSeconds(30));
+      int before = leader.stateMachine().dump(io.shoalfs.meta.store.MetaTables.CLIENT_CALLS, 1000).size();
+      // Call 23 acknowledges 21 and 22: their records go, a watermark row stays.
+      MetaCall ack = MetaCall.newBuilder().setClientId(clientId).setCallId(23).setAckedCallId(22)
+          .setRequest(createExclusive(dir, "c")).build();
+      MetaReply r = MetaServiceGrpc.newBlockingStub(channel(leader.clientAddress()))
+          .withDeadlineAfter(20, TimeUnit.SECONDS).call(ack);
+      assertEquals(Code.OK, r.getCode());
+      long mine = leader.stateMachine().dump(io.shoalfs.meta.store.MetaTables.CLIENT_CALLS, 1000).keySet().stream()
+          .filter(k -> ByteString.copyFrom(k, 0, 16).equals(clientId)).count();
+      assertEquals(2, mine, "the watermark row and call 23's record (of " + before + " rows before)");
+      // A stale copy of call 21 must not create "a" again.
+      assertEquals(Code.EINVAL, sendToLeader(cluster, 21, createExclusive(dir, "a")).getCode());
+      assertEquals(List.of("b", "c"), names(c, dir));
+    }
+  }
+
+  private ManagedChannel channel(HostPort addr) {
+    ManagedChannel ch = NettyChannelBuilder.forAddress(addr.host(), addr.port()).usePlaintext().build();
+    channels.add(ch);
+    return ch;
   }
 }

@@ -40,7 +40,9 @@ class MetaCommandTest {
         new String[] {"--id", "a", "--peers", "a=127.0.0.1:70000", "--dir", dir},
         new String[] {"--id", "a", "--peers", ",", "--dir", dir},
         new String[] {"--id", "a", "--dir", dir},
-        new String[] {"--id", "a", "--peers", "a=127.0.0.1:9000", "--dir", dir, "--bogus"});
+        new String[] {"--id", "a", "--peers", "a=127.0.0.1:9000", "--dir", dir, "--bogus"},
+        new String[] {"--id", "a", "--peers", "a=127.0.0.1:9000,b=127.0.0.1:9001", "--dir", dir},
+        new String[] {"--id", "b", "--peers", "a=127.0.0.1:9001,b=127.0.0.1:9000,c=127.0.0.1:9004", "--dir", dir});
     for (String[] args : cases) {
       Outcome o = run(args);
       assertTrue(o.exit() != 0, String.join(" ", args));
@@ -48,7 +50,14 @@ class MetaCommandTest {
       assertTrue(o.err().startsWith("shoal: "), o.err());
     }
     assertTrue(run(cases.get(0)).err().contains("--id c is not among --peers a,b"), run(cases.get(0)).err());
+    String clash = run(cases.get(cases.size() - 1)).err();
+    assertTrue(clash.contains("127.0.0.1:9001 would be both the raft port of a and the client port of b"), clash);
     assertTrue(!Files.exists(tmp.resolve("d")), "nothing was started or created");
+  }
+
+  @Test
+  void peersOnOtherHostsOrFarApartDoNotClash() {
+    assertEquals(null, MetaServer.Config.portClash(MetaCommand.parsePeers("a=h1:9000,b=h2:9001,c=h1:9002")));
   }
 
   @Test

@@ -106,6 +106,25 @@ public final class GroupCommit implements AutoCloseable {
     return p.reply;
   }
 
+  /**
+   * Submits {@code calls} together as one log entry, bypassing the queue (tests of a batch's semantics, and
+   * callers that want several calls applied atomically in order). At most {@link Limits#maxBatch} calls.
+   */
+  public List<CompletableFuture<MetaReply>> submitAsOneEntry(List<MetaCall> calls) throws InterruptedException {
+    if (calls.isEmpty() || calls.size() > limits.maxBatch()) {
+      throw new IllegalArgumentException("a batch holds 1 to " + limits.maxBatch() + " calls, not " + calls.size());
+    }
+    List<Pending> batch = calls.stream().map(Pending::new).toList();
+    inFlight.acquire();
+    try {
+      send(batch);
+    } catch (RuntimeException e) {
+      finish(batch, failureReply.apply(e));
+      inFlight.release();
+    }
+    return batch.stream().map(p -> p.reply).toList();
+  }
+
   /** Entries and calls submitted so far (diagnostics and tests: calls / entries is the mean batch size). */
   public long entriesSubmitted() {
     return entries.get();
