@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.shoalfs.client.MetaClient;
 import io.shoalfs.client.MetaException;
 import io.shoalfs.common.Layout;
+import io.shoalfs.common.store.TableDef;
+import io.shoalfs.meta.raft.MetaStateMachine;
 import io.shoalfs.meta.store.MetaTables;
 import io.shoalfs.meta.store.XattrKey;
 import io.shoalfs.proto.meta.Attr;
@@ -27,26 +29,33 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.function.Executable;
 
 /**
  * Every file type and namespace operation of issue 5 as the metadata service decides them, through MetaClient
- * over real gRPC against a real (one-replica) Ratis group: symlink / readlink, hard links and nlink, mknod,
- * xattrs, RENAME_EXCHANGE and the overwrite rules, sticky and setgid directories, the times each call changes,
- * st_blocks from written extents, fallocate. Every failure case checks its errno and that nothing changed.
+ * over real gRPC against a real Ratis group (one subclass per setup): symlink / readlink, hard links and nlink,
+ * mknod, xattrs, RENAME_EXCHANGE and the overwrite rules, sticky and setgid directories, the times each call
+ * changes, st_blocks from written extents, fallocate. Every failure case checks its errno and that nothing
+ * changed. The last test checks that every replica applied all of it to the same tables (determinism).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(120)
-class PosixOpsTest {
+abstract class PosixOpsTest {
   static final long ROOT = Layout.ROOT_INO;
   static final int CS = Layout.CHUNK_SIZE;
   static final int NOREPLACE = 1;
@@ -57,10 +66,12 @@ class PosixOpsTest {
   MetaClient client;
   long dir;
 
+  abstract int replicas();
+
   @BeforeAll
   void startCluster() throws Exception {
     tmp = Files.createTempDirectory("shoal-meta-posix");
-    cluster = MetaCluster.start(tmp, 1);
+    cluster = MetaCluster.start(tmp, replicas());
     cluster.awaitLeader(Duration.ofSeconds(30));
     client = cluster.client();
     client.registerDaemon(StorageDaemon.newBuilder().setId("d1").setAddress("127.0.0.1:7001")
@@ -756,6 +767,38 @@ class PosixOpsTest {
     client.unlink(dir, "f");
     assertEquals(used, client.statFs(ROOT).getUsedBytes(), "its size leaves the usage (big kept its size 0)");
     assertFalse(orphans().containsKey(0L), "reserved chunks are never orphans: nothing is stored for them");
+  }
+
+  /** Runs after every other test (their @Order is the default, lower): all replicas hold the same tables. */
+  @Test
+  @Order(Integer.MAX_VALUE)
+  void everyReplicaAppliedTheSameState() throws Exception {
+    long index = cluster.awaitLeader(Duration.ofSeconds(10)).lastAppliedIndex();
+    Map<String, Map<String, String>> first = null;
+    String firstId = null;
+    for (String id : List.copyOf(cluster.running().keySet())) {
+      cluster.awaitApplied(id, index, Duration.ofSeconds(30));
+      Map<String, Map<String, String>> tables = new TreeMap<>();
+      for (TableDef<?, ?> t : MetaTables.ALL) {
+        if (t != MetaTables.SYSTEM) {
+          tables.put(t.name(), render(cluster.server(id).stateMachine(), t));
+        }
+      }
+      assertFalse(tables.get("xattrs").isEmpty(), "the tests left xattrs to compare");
+      if (first == null) {
+        first = tables;
+        firstId = id;
+      } else {
+        assertEquals(first, tables, "replica " + id + " differs from " + firstId);
+      }
+    }
+  }
+
+  private static <K, V> Map<String, String> render(MetaStateMachine sm, TableDef<K, V> t) {
+    Map<String, String> out = new TreeMap<>();
+    sm.dump(t, 1_000_000).forEach((k, v) -> out.put(k.toString(),
+        v instanceof byte[] b ? HexFormat.of().formatHex(b) : v.toString()));
+    return out;
   }
 
   private static Extent extent(int index, int lo, int hi) {
