@@ -22,13 +22,13 @@ final class ChildProcess implements AutoCloseable {
   private static final int MAX_LINES = 20_000;
 
   private final Process process;
-  private final List<String> name;
+  private final String name;
   private final List<String> lines = new CopyOnWriteArrayList<>();
   private final Thread pump;
 
   private ChildProcess(Process process, List<String> cmd) {
     this.process = process;
-    this.name = cmd;
+    this.name = describe(cmd);
     this.pump = new Thread(() -> pump(process.getInputStream()), "pump-" + cmd.get(0));
     pump.setDaemon(true);
     pump.start();
@@ -48,7 +48,7 @@ final class ChildProcess implements AutoCloseable {
   record Result(int exit, String output, List<String> cmd) {
     Result ok() {
       if (exit != 0) {
-        throw new AssertionError(String.join(" ", cmd) + " exited " + exit + ":\n" + tail(output));
+        throw new AssertionError(describe(cmd) + " exited " + exit + ":\n" + tail(output));
       }
       return this;
     }
@@ -59,7 +59,7 @@ final class ChildProcess implements AutoCloseable {
       throws IOException, InterruptedException {
     try (ChildProcess p = start(cwd, env, List.of(cmd))) {
       if (!p.process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        throw new AssertionError(String.join(" ", cmd) + " did not finish within " + timeout + ":\n"
+        throw new AssertionError(describe(List.of(cmd)) + " did not finish within " + timeout + ":\n"
             + tail(p.output()));
       }
       p.pump.join(5_000);
@@ -166,6 +166,11 @@ final class ChildProcess implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     kids.forEach(ProcessHandle::destroyForcibly);
+  }
+
+  /** The command for a message, with very long arguments (a class path) shortened. */
+  static String describe(List<String> cmd) {
+    return String.join(" ", cmd.stream().map(a -> a.length() <= 200 ? a : "<" + a.length() + " chars>").toList());
   }
 
   static String tail(String s) {
