@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Acceptance 8 of issue 5, last part: a mount whose {@code --meta} list has nothing that answers (unreachable, or
- * a port that accepts connections but is no metadata service) fails within {@link #FAIL_BOUND} with one
+ * a port that accepts connections but is no metadata service, or a malformed list) fails within {@link #FAIL_BOUND} with one
  * {@code shoal:} line naming what was tried, and mounts nothing. Runs {@link MountMain} as its own process.
  */
 @Tag("posix")
@@ -37,6 +37,11 @@ class BadMetaAddressTest {
   void unreachableMetaFailsFastWithOneLine() throws Exception {
     int port = Ports.freePort();
     check("127.0.0.1:" + port);
+  }
+
+  @Test
+  void aMalformedListFailsFastWithOneLine() throws Exception {
+    check("no-port-here");
   }
 
   @Test
