@@ -33,12 +33,16 @@ class ClientRobustnessTest {
     int b = Ports.freePortPair();
     // A refused port, and a TEST-NET-1 address that is never routed (black hole or unreachable).
     String addrs = "127.0.0.1:" + a + ",127.0.0.1:" + b + ",192.0.2.1:9860";
+    // Not timed: loads gRPC and Netty classes, which on a loaded test machine alone can take seconds.
+    try (MetaClient warm = MetaClient.connect("127.0.0.1:" + a)) {
+      assertThrows(MetaException.class, () -> warm.getAttr(ROOT));
+    }
     try (MetaClient c = MetaClient.connect(addrs)) {
       long t0 = System.nanoTime();
       MetaException e = assertThrows(MetaException.class, () -> c.getAttr(ROOT));
       double secs = (System.nanoTime() - t0) / 1e9;
       System.out.printf("unreachable --meta failed after %.2f s: %s%n", secs, e.getMessage());
-      assertTrue(secs <= 5.5, "failed after " + secs + " s");
+      assertTrue(secs <= 5.0, "failed after " + secs + " s");
       assertEquals(Code.UNAVAILABLE, e.code());
       assertEquals(1, e.getMessage().lines().count(), e.getMessage());
       for (HostPort h : MetaAddresses.clientAddresses(addrs)) {
