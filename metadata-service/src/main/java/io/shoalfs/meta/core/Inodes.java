@@ -135,6 +135,10 @@ final class Inodes {
    * the storage daemons until a GC deletes it) and its volume's usage drops.
    */
   static void dropFile(Tx tx, long ino, InodeRecord r) {
+    if (OpenFiles.isOpen(tx, ino)) { // meta-sessions: an open inode stays (nlink 0) until its last close
+      OpenFiles.keepUnlinked(tx, ino, r);
+      return;
+    }
     orphanChunksFrom(tx, ino, 0);
     tx.delete(MetaTables.INODES, ino);
     adjustUsage(tx, r.getSubvolumeRoot(), -r.getSize(), -1);

@@ -29,6 +29,7 @@ public final class MetaOps {
   public static int idsNeeded(MetaRequest.OpCase op) {
     return switch (op) {
       case MKDIR, CREATE, ALLOC_CHUNK, CREATE_SUBVOLUME -> 1;
+      case OPEN_SESSION -> 1;
       default -> 0;
     };
   }
@@ -47,7 +48,7 @@ public final class MetaOps {
   public static MetaReply applyWrite(Tx tx, WriteContext ctx, MetaRequest r) throws FsError {
     return switch (r.getOpCase()) {
       case MKDIR -> Mkdir.apply(tx, ctx, r.getMkdir());
-      case CREATE -> Create.apply(tx, ctx, r.getCreate());
+      case CREATE -> OpenFiles.afterCreate(tx, r.getCreate(), Create.apply(tx, ctx, r.getCreate()));
       case UNLINK -> Unlink.apply(tx, ctx, r.getUnlink());
       case RMDIR -> Rmdir.apply(tx, ctx, r.getRmdir());
       case RENAME -> Rename.apply(tx, ctx, r.getRename());
@@ -57,8 +58,16 @@ public final class MetaOps {
       case REGISTER_DAEMON -> RegisterDaemon.apply(tx, ctx, r.getRegisterDaemon());
       case CREATE_SUBVOLUME -> CreateSubvolume.apply(tx, ctx, r.getCreateSubvolume());
       case DELETE_SUBVOLUME -> DeleteSubvolume.apply(tx, ctx, r.getDeleteSubvolume());
-      case SYMLINK, LINK, MKNOD, SET_XATTR, REMOVE_XATTR, FALLOCATE, OPEN_SESSION, RENEW_SESSION, CLOSE_SESSION,
-           EXPIRE_SESSIONS, OPEN_FILE, CLOSE_FILE, SET_LOCK, CANCEL_LOCK, RELEASE_LOCKS ->
+      case OPEN_SESSION -> Sessions.open(tx, ctx, r.getOpenSession());
+      case RENEW_SESSION -> Sessions.renew(tx, ctx, r.getRenewSession());
+      case CLOSE_SESSION -> Sessions.close(tx, ctx, r.getCloseSession());
+      case EXPIRE_SESSIONS -> Sessions.expire(tx, ctx, r.getExpireSessions());
+      case OPEN_FILE -> OpenFiles.open(tx, ctx, r.getOpenFile());
+      case CLOSE_FILE -> OpenFiles.close(tx, ctx, r.getCloseFile());
+      case SET_LOCK -> Locks.set(tx, ctx, r.getSetLock());
+      case CANCEL_LOCK -> Locks.cancel(tx, ctx, r.getCancelLock());
+      case RELEASE_LOCKS -> Locks.release(tx, ctx, r.getReleaseLocks());
+      case SYMLINK, LINK, MKNOD, SET_XATTR, REMOVE_XATTR, FALLOCATE ->
           throw new FsError(Code.ENOSYS, r.getOpCase() + " is not served yet");
       default -> throw new IllegalStateException("not a write operation: " + r.getOpCase());
     };
@@ -75,7 +84,8 @@ public final class MetaOps {
       case GET_LAYOUT -> GetLayout.read(tx);
       case GET_SUBVOLUME -> Subvolumes.get(tx, r.getGetSubvolume().getName());
       case LIST_SUBVOLUMES -> Subvolumes.list(tx);
-      case READ_LINK, GET_XATTR, LIST_XATTR, GET_LOCK -> throw new FsError(Code.ENOSYS, r.getOpCase() + " is not served yet");
+      case GET_LOCK -> Locks.get(tx, r.getGetLock());
+      case READ_LINK, GET_XATTR, LIST_XATTR -> throw new FsError(Code.ENOSYS, r.getOpCase() + " is not served yet");
       default -> throw new IllegalStateException("not a read operation: " + r.getOpCase());
     };
   }
