@@ -54,15 +54,20 @@ final class Locks {
     return MetaReply.newBuilder().setLock(LockReply.getDefaultInstance()).build();
   }
 
-  /** A queued request withdrawn (F_SETLKW interrupted); a grant that already happened stays. */
+  /**
+   * A queued request withdrawn (F_SETLKW interrupted); a grant that already happened stays. Replies LockReply
+   * with {@code queued} true if the request was still waiting (and is withdrawn now), false if nothing was
+   * waiting: then a grant happened first (or there was no such request), which the caller must assume it holds.
+   */
   static MetaReply cancel(Tx tx, WriteContext ctx, CancelLockRequest r) throws FsError {
     Sessions.require(tx, r.getSessionId());
     LockTable t = load(tx, r.getIno());
     Set<Long> before = sessionsOf(t);
-    if (t.removeWaiter(r.getSessionId(), r.getOwner(), r.getKindValue())) {
+    boolean withdrawn = t.removeWaiter(r.getSessionId(), r.getOwner(), r.getKindValue());
+    if (withdrawn) {
       store(tx, r.getIno(), before, t);
     }
-    return Inodes.empty();
+    return MetaReply.newBuilder().setLock(LockReply.newBuilder().setQueued(withdrawn)).build();
   }
 
   /** F_GETLK: the first conflicting lock, or one of type UNLOCK. */
