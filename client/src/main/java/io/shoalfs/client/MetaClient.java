@@ -249,6 +249,14 @@ public final class MetaClient implements AutoCloseable {
     }
   }
 
+  /**
+   * The channel to one replica (shared with this client's calls, closed by {@link #close}), for streams such as
+   * Watch ({@code SessionClient}).
+   */
+  public io.grpc.Channel streamChannel(HostPort clientAddress) {
+    return channel(clientAddress);
+  }
+
   private HostPort next(HostPort current) {
     int i = addresses.indexOf(current);
     return addresses.get((i + 1) % addresses.size());

@@ -5,6 +5,8 @@ import io.shoalfs.common.net.GrpcServers;
 import io.shoalfs.common.net.HostPort;
 import io.shoalfs.common.net.MetaAddresses;
 import io.shoalfs.meta.grpc.MetaGrpcService;
+import io.shoalfs.meta.grpc.WatchService;
+import io.shoalfs.meta.raft.SessionReaper;
 import io.shoalfs.meta.raft.GroupCommit;
 import io.shoalfs.meta.raft.MetaStateMachine;
 import io.shoalfs.meta.raft.MetaSubmitter;
@@ -146,10 +148,14 @@ public final class MetaServer implements AutoCloseable {
   private final Server grpc;
   private final MetaStateMachine stateMachine;
   private final MetaSubmitter submitter;
+  private final WatchService watch;
+  private final SessionReaper reaper;
   private boolean closed;
 
   private MetaServer(Config config, RaftServer raft, Server grpc, MetaStateMachine stateMachine,
-      MetaSubmitter submitter) {
+      MetaSubmitter submitter, WatchService watch, SessionReaper reaper) {
+    this.watch = watch;
+    this.reaper = reaper;
     this.config = config;
     this.raft = raft;
     this.grpc = grpc;
@@ -179,12 +185,19 @@ public final class MetaServer implements AutoCloseable {
         .build();
     Server grpc = null;
     MetaSubmitter submitter = null;
+    WatchService watch = new WatchService(raft, GROUP_ID, cfg.peers(), sm);
+    SessionReaper reaper = null;
     try {
       raft.start();
       submitter = new MetaSubmitter(raft, GROUP_ID, sm, cfg.peers(), tuning.callTimeout(), tuning.groupCommit());
-      grpc = GrpcServers.startTcp(clientAddr, List.of(new MetaGrpcService(submitter)), tuning.grpc());
+      grpc = GrpcServers.startTcp(clientAddr, List.of(new MetaGrpcService(submitter).serveWatch(watch)),
+          tuning.grpc());
+      reaper = SessionReaper.start(raft, GROUP_ID, sm, submitter, watch::check);
     } catch (IOException | RuntimeException e) {
       GrpcServers.stop(grpc, 1000);
+      if (reaper != null) {
+        reaper.close();
+      }
       if (submitter != null) {
         submitter.close();
       }
@@ -192,7 +205,7 @@ public final class MetaServer implements AutoCloseable {
       throw e instanceof IOException io ? io : new IOException("meta " + cfg.id() + " failed to start: " + e, e);
     }
     LOG.info("meta {}: serving raft={} client={} dir={}", cfg.id(), raftAddr, clientAddr, cfg.dir());
-    return new MetaServer(cfg, raft, grpc, sm, submitter);
+    return new MetaServer(cfg, raft, grpc, sm, submitter, watch, reaper);
   }
 
   private static List<RaftPeer> peersOf(Config cfg) {
@@ -305,6 +318,11 @@ public final class MetaServer implements AutoCloseable {
     return submitter.groupCommit();
   }
 
+  /** Open watch streams on this replica (diagnostics and tests). */
+  public int watchStreams() {
+    return watch.streams();
+  }
+
   /** The state machine, for diagnostics and tests (e.g. a local, non-linearizable read on a follower). */
   public MetaStateMachine stateMachine() {
     return stateMachine;
@@ -318,6 +336,7 @@ public final class MetaServer implements AutoCloseable {
     }
     closed = true;
     GrpcServers.stop(grpc, 2000);
+    reaper.close();
     submitter.close();
     closeQuietly(raft);
     stateMachine.close();

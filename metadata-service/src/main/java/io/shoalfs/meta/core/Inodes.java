@@ -213,10 +213,13 @@ final class Inodes {
    * Open files that must outlive their last name hook in here.
    */
   static void dropLink(Tx tx, long ino, InodeRecord r, long now) {
-    if (r.getNlink() <= 1) {
-      reclaim(tx, ino, r);
-    } else {
+    if (r.getNlink() > 1) {
       tx.put(MetaTables.INODES, ino, changed(r, now).setNlink(r.getNlink() - 1).build());
+    } else if (OpenFiles.isOpen(tx, ino)) {
+      // An open inode stays (nlink 0, in no directory) until its last close; OpenFiles reclaims it then.
+      OpenFiles.keepUnlinked(tx, ino, changed(r, now).build());
+    } else {
+      reclaim(tx, ino, r);
     }
   }
 

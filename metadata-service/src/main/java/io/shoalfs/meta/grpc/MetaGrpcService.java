@@ -7,6 +7,8 @@ import io.shoalfs.proto.meta.MetaReply;
 import io.shoalfs.proto.meta.MetaServiceGrpc;
 import io.shoalfs.proto.meta.ReplicaStatus;
 import io.shoalfs.proto.meta.ReplicaStatusRequest;
+import io.shoalfs.proto.meta.WatchEvent;
+import io.shoalfs.proto.meta.WatchRequest;
 
 /**
  * The client-facing MetaService: hands each {@link MetaCall} to {@link MetaSubmitter} (group commit for
@@ -16,8 +18,28 @@ import io.shoalfs.proto.meta.ReplicaStatusRequest;
 public final class MetaGrpcService extends MetaServiceGrpc.MetaServiceImplBase {
   private final MetaSubmitter submitter;
 
+  /** Serves the Watch RPC; null = UNIMPLEMENTED. */
+  private volatile WatchService watch;
+
   public MetaGrpcService(MetaSubmitter submitter) {
     this.submitter = submitter;
+  }
+
+  /** The Watch RPC goes to {@code w}. */
+  public MetaGrpcService serveWatch(WatchService w) {
+    this.watch = w;
+    return this;
+  }
+
+  /** The cache-coherence stream of one session (see {@link WatchService}). */
+  @Override
+  public void watch(WatchRequest request, StreamObserver<WatchEvent> out) {
+    WatchService w = watch;
+    if (w == null) {
+      super.watch(request, out);
+    } else {
+      w.watch(request, out);
+    }
   }
 
   @Override

@@ -2,6 +2,7 @@ package io.shoalfs.meta.raft;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.shoalfs.common.store.TableDef;
+import io.shoalfs.meta.core.Changes;
 import io.shoalfs.meta.core.FsError;
 import io.shoalfs.meta.core.Genesis;
 import io.shoalfs.meta.core.MetaOps;
@@ -24,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.proto.RaftProtos.RaftConfigurationProto;
@@ -71,10 +73,38 @@ public final class MetaStateMachine extends BaseStateMachine {
   /** Guarded by {@link #lock}; null while closed or being rebuilt. */
   private MetaStore store;
   private final AtomicInteger installedSnapshots = new AtomicInteger();
+  /** Gets the changes of every applied entry (the watch hub); null = nobody listens. */
+  private volatile ChangeListener changeListener;
+
+  /** Receives what each applied entry changed, in log order, on the apply thread, after the commit. */
+  public interface ChangeListener {
+    /** True if anybody watches here (only then are changes collected). */
+    boolean active();
+
+    void applied(List<Changes.Routed> changes);
+  }
 
   public MetaStateMachine(String name, Path dbDir) {
     this.name = name;
     this.dbDir = dbDir;
+  }
+
+  /** Where applied changes go (the watch hub). */
+  public void setChangeListener(ChangeListener listener) {
+    this.changeListener = listener;
+  }
+
+  /**
+   * Runs a read against this replica's current state under the state lock, without any consistency protocol
+   * (the leader's session timer and watch service); null while the store is closed.
+   */
+  public <T> T readState(Function<Tx, T> read) {
+    lock.readLock().lock();
+    try {
+      return store == null ? null : read.apply(store.begin());
+    } finally {
+      lock.readLock().unlock();
+    }
   }
 
   @Override
@@ -195,6 +225,8 @@ public final class MetaStateMachine extends BaseStateMachine {
       }
     }
     MetaReply[] replies;
+    List<Changes.Routed> changes = null;
+    ChangeListener listener = changeListener;
     lock.writeLock().lock();
     try {
       if (store == null) {
@@ -209,6 +241,9 @@ public final class MetaStateMachine extends BaseStateMachine {
       replies = entry.getCallsCount() == 0 && entry.hasRequest()
           ? new MetaReply[] {applyLegacy(batch, entry)}
           : applyCalls(batch, entry, ti.getIndex());
+      if (listener != null && listener.active()) {
+        changes = Changes.collect(batch); // before the commit, while the state before the entry is readable
+      }
       store.commit(batch, appliedRecord(ti));
       updateLastAppliedTermIndex(ti);
     } catch (RuntimeException e) {
@@ -219,6 +254,9 @@ public final class MetaStateMachine extends BaseStateMachine {
     }
     if (local != null && replies.length == local.calls.size()) {
       local.owner.deliver(local.calls, replies);
+    }
+    if (changes != null && !changes.isEmpty()) {
+      listener.applied(changes); // the watch hub, after the commit and outside the lock
     }
     return CompletableFuture.completedFuture(Message.EMPTY);
   }

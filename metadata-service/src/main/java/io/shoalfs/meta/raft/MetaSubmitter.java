@@ -1,5 +1,6 @@
 package io.shoalfs.meta.raft;
 
+import com.google.protobuf.ByteString;
 import io.shoalfs.common.net.HostPort;
 import io.shoalfs.common.net.MetaAddresses;
 import io.shoalfs.meta.core.FsError;
@@ -67,6 +68,26 @@ public final class MetaSubmitter implements AutoCloseable {
     this.groupCommit = new GroupCommit(server, groupId, stateMachine, limits, replies, this::fromException);
   }
 
+  /**
+   * The client id of this replica's own proposals (session expiry). Random per process and never sent out, so
+   * no client can use it: a client's ExpireSessions gets EPERM in {@link #route}.
+   */
+  private final ByteString internalClientId = randomClientId();
+  private final java.util.concurrent.atomic.AtomicLong internalCalls = new java.util.concurrent.atomic.AtomicLong();
+
+  private static ByteString randomClientId() {
+    byte[] id = new byte[ClientCalls.CLIENT_ID_BYTES];
+    new java.security.SecureRandom().nextBytes(id);
+    return ByteString.copyFrom(id);
+  }
+
+  /** A write proposed by this replica itself (the leader's session timer); always completes normally. */
+  public CompletableFuture<MetaReply> submitInternal(MetaRequest request) {
+    long id = internalCalls.incrementAndGet();
+    return submit(MetaCall.newBuilder().setClientId(internalClientId).setCallId(id).setAckedCallId(id - 1)
+        .setRequest(request).build());
+  }
+
   /** The reply to one client call; always completes normally. */
   public CompletableFuture<MetaReply> submit(MetaCall call) {
     CompletableFuture<MetaReply> reply;
@@ -91,6 +112,9 @@ public final class MetaSubmitter implements AutoCloseable {
     MetaRequest.OpCase op = call.getRequest().getOpCase();
     if (op == MetaRequest.OpCase.OP_NOT_SET) {
       throw new FsError(Code.EINVAL, "request has no operation");
+    }
+    if (op == MetaRequest.OpCase.EXPIRE_SESSIONS && !internalClientId.equals(call.getClientId())) {
+      throw new FsError(Code.EPERM, "sessions are expired by the leader only");
     }
     DivisionInfo info = server.getDivision(groupId).getInfo();
     if (MetaOps.isRead(op)) {

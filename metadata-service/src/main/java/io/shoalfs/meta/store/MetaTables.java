@@ -8,6 +8,10 @@ import io.shoalfs.proto.records.ClientCallRecord;
 import io.shoalfs.proto.records.DaemonRecord;
 import io.shoalfs.proto.records.DentryRecord;
 import io.shoalfs.proto.records.InodeRecord;
+import io.shoalfs.proto.records.LockTableRecord;
+import io.shoalfs.proto.records.OpenCountRecord;
+import io.shoalfs.proto.records.SessionRecord;
+import io.shoalfs.proto.records.UnlinkedRecord;
 import io.shoalfs.proto.records.SubvolumeRecord;
 import io.shoalfs.proto.records.UsageRecord;
 import java.util.List;
@@ -35,6 +39,16 @@ import java.util.List;
  *       <td>chunks dropped by truncate, unlink, rename-over, subvolume delete: for a later GC</td></tr>
  *   <tr><td>client_calls</td><td>16-byte client id ++ u64 call id</td><td>ClientCallRecord (reply)</td>
  *       <td>exactly-once: the reply of each write call, until the client acknowledges it (see ClientCalls)</td></tr>
+ *   <tr><td>sessions</td><td>u64 session id</td><td>SessionRecord (client, scope root, last renewal)</td>
+ *       <td>client sessions with a lease (core {@code Sessions})</td></tr>
+ *   <tr><td>opens</td><td>u64 session id ++ u64 ino ({@link PairKey})</td><td>OpenCountRecord</td>
+ *       <td>opens of one inode by one session; released with the session</td></tr>
+ *   <tr><td>open_inodes</td><td>u64 ino</td><td>OpenCountRecord</td><td>sum of opens over all sessions</td></tr>
+ *   <tr><td>unlinked</td><td>u64 ino</td><td>UnlinkedRecord</td>
+ *       <td>nlink-0 inodes still open; reclaimed at their last close or session expiry</td></tr>
+ *   <tr><td>locks</td><td>u64 ino</td><td>LockTableRecord (held, waiting FIFO)</td><td>flock and POSIX locks</td></tr>
+ *   <tr><td>session_locks</td><td>u64 session id ++ u64 ino ({@link PairKey})</td><td>empty</td>
+ *       <td>inodes where the session holds or waits for a lock</td></tr>
  *   <tr><td>system</td><td>UTF-8 key</td><td>per key, see {@link #APPLIED_INDEX}</td><td>bookkeeping of the state machine</td></tr>
  * </table>
  */
@@ -56,6 +70,18 @@ public final class MetaTables {
   public static final TableDef<byte[], ClientCallRecord> CLIENT_CALLS =
       new TableDef<>("client_calls", Codec.BYTES, Codec.proto(ClientCallRecord.parser()));
   public static final TableDef<XattrKey, byte[]> XATTRS = new TableDef<>("xattrs", XattrKey.CODEC, Codec.BYTES);
+  public static final TableDef<Long, SessionRecord> SESSIONS =
+      new TableDef<>("sessions", Codec.U64, Codec.proto(SessionRecord.parser()));
+  public static final TableDef<PairKey, OpenCountRecord> OPENS =
+      new TableDef<>("opens", PairKey.CODEC, Codec.proto(OpenCountRecord.parser()));
+  public static final TableDef<Long, OpenCountRecord> OPEN_INODES =
+      new TableDef<>("open_inodes", Codec.U64, Codec.proto(OpenCountRecord.parser()));
+  public static final TableDef<Long, UnlinkedRecord> UNLINKED =
+      new TableDef<>("unlinked", Codec.U64, Codec.proto(UnlinkedRecord.parser()));
+  public static final TableDef<Long, LockTableRecord> LOCKS =
+      new TableDef<>("locks", Codec.U64, Codec.proto(LockTableRecord.parser()));
+  public static final TableDef<PairKey, byte[]> SESSION_LOCKS =
+      new TableDef<>("session_locks", PairKey.CODEC, Codec.BYTES);
   public static final TableDef<String, byte[]> SYSTEM = new TableDef<>("system", Codec.UTF8, Codec.BYTES);
 
   /** system["applied_index"]: term and index of the last log entry whose effects are in this database. */
@@ -64,7 +90,8 @@ public final class MetaTables {
 
   /** All tables, in the order they are opened. */
   public static final List<TableDef<?, ?>> ALL =
-      List.of(INODES, DENTRIES, CHUNKS, SUBVOLUMES, DAEMONS, USAGE, ORPHAN_CHUNKS, CLIENT_CALLS, XATTRS, SYSTEM);
+      List.of(INODES, DENTRIES, CHUNKS, SUBVOLUMES, DAEMONS, USAGE, ORPHAN_CHUNKS, CLIENT_CALLS, XATTRS, SYSTEM,
+          SESSIONS, OPENS, OPEN_INODES, UNLINKED, LOCKS, SESSION_LOCKS);
 
   /** A typed key of the system table. */
   public record SystemKey<V>(String key, Codec<V> codec) {}
