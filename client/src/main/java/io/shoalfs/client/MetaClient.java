@@ -169,6 +169,10 @@ public final class MetaClient implements AutoCloseable {
         }
       } catch (StatusRuntimeException e) {
         Status.Code c = e.getStatus().getCode();
+        if (c == Status.Code.CANCELLED && Thread.currentThread().isInterrupted()) {
+          // gRPC cancels a blocking call of an interrupted thread; retrying would only be cancelled again.
+          throw new MetaException(Code.EINTR, "interrupted while calling " + target);
+        }
         if (c != Status.Code.UNAVAILABLE && c != Status.Code.DEADLINE_EXCEEDED && c != Status.Code.CANCELLED
             && c != Status.Code.UNKNOWN && c != Status.Code.RESOURCE_EXHAUSTED) {
           throw new MetaException(Code.EIO, target + ": " + e.getStatus());

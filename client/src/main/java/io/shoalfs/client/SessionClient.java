@@ -195,7 +195,7 @@ public final class SessionClient implements AutoCloseable {
       previous.granted.completeExceptionally(new MetaException(Code.EINVAL, "replaced by a newer request"));
     }
     try {
-      MetaReply r = check(meta.callRaw(MetaRequest.newBuilder().setSetLock(req).build()));
+      MetaReply r = setLockUninterruptibly(req);
       if (!r.getLock().getQueued()) {
         return true;
       }
@@ -219,6 +219,31 @@ public final class SessionClient implements AutoCloseable {
       }
     } finally {
       waiting.remove(key, w);
+    }
+  }
+
+  /**
+   * Sends a waiting SetLock to its answer even if the thread is interrupted meanwhile (the interrupt is kept for
+   * the wait that follows): an interrupted call leaves it unknown whether the request is queued, and a repeated
+   * wait request of the same owner keeps its place, so sending it again is safe.
+   */
+  private MetaReply setLockUninterruptibly(SetLockRequest req) throws MetaException {
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          return check(meta.callRaw(MetaRequest.newBuilder().setSetLock(req).build()));
+        } catch (MetaException e) {
+          if (e.code() != Code.EINTR) {
+            throw e;
+          }
+          interrupted |= Thread.interrupted();
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 
