@@ -119,19 +119,24 @@ public final class MetaClient implements AutoCloseable {
 
   private MetaReply send(long callId, MetaRequest request) throws MetaException {
     boolean read = readsAnywhere && isRead(request.getOpCase());
+    HostPort target = read ? addresses.get((int) Math.floorMod(nextReader.getAndIncrement(), addresses.size()))
+        : leader;
+    // The clocks start once the first channel exists: building one loads gRPC and Netty classes, which on a
+    // loaded machine alone can take seconds and says nothing about the replicas.
+    channel(target);
     long start = System.nanoTime();
     long deadline = start + timeout.toNanos();
     long lastAnswer = start;
     Map<HostPort, String> tried = new LinkedHashMap<>();
-    HostPort target = read ? addresses.get((int) Math.floorMod(nextReader.getAndIncrement(), addresses.size()))
-        : leader;
     int attempt = 0;
     while (true) {
       if (closed) {
         throw new MetaException(Code.UNAVAILABLE, "metadata client closed");
       }
+      channel(target);
       long now = System.nanoTime();
-      if (now - lastAnswer >= NO_ANSWER_LIMIT.toNanos()) {
+      // Silence of every replica fails the call, but only once each listed address had its attempt.
+      if (now - lastAnswer >= NO_ANSWER_LIMIT.toNanos() && tried.keySet().containsAll(addresses)) {
         throw gaveUp(String.format("no metadata replica answered within %.1f s", (now - start) / 1e9), tried);
       }
       if (now >= deadline) {
@@ -142,7 +147,7 @@ public final class MetaClient implements AutoCloseable {
       if (channel(target).getState(false) != ConnectivityState.READY) {
         // Not connected: a short attempt, so a black-holed address costs little; a connected replica that is
         // slow gets the full attempt timeout.
-        budget = Math.min(budget, Math.max(PROBE_TIMEOUT.toNanos() / 10,
+        budget = Math.min(budget, Math.max(PROBE_TIMEOUT.toNanos() / 3,
             Math.min(PROBE_TIMEOUT.toNanos(), lastAnswer + NO_ANSWER_LIMIT.toNanos() - now)));
       }
       MetaCall call = MetaCall.newBuilder().setClientId(clientId).setCallId(callId).setAckedCallId(acked())

@@ -10,6 +10,7 @@ import io.shoalfs.meta.raft.SessionReaper;
 import io.shoalfs.meta.raft.GroupCommit;
 import io.shoalfs.meta.raft.MetaStateMachine;
 import io.shoalfs.meta.raft.MetaSubmitter;
+import io.shoalfs.raft.RaftDefaults;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -217,29 +218,8 @@ public final class MetaServer implements AutoCloseable {
   }
 
   static RaftProperties properties(Path raftDir, HostPort raftAddr, Tuning t) {
-    RaftProperties p = new RaftProperties();
-    RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
-    GrpcConfigKeys.Server.setHost(p, raftAddr.host());
-    GrpcConfigKeys.Server.setPort(p, raftAddr.port());
-    RaftServerConfigKeys.setStorageDir(p, List.of(raftDir.toFile()));
-    // Trap 6: the 150-300 ms defaults lose leadership on a busy two-core machine.
-    RaftServerConfigKeys.Rpc.setTimeoutMin(p, millis(t.electionTimeoutMin()));
-    RaftServerConfigKeys.Rpc.setTimeoutMax(p, millis(t.electionTimeoutMax()));
-    RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, millis(t.electionTimeoutMin()));
-    RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, millis(t.electionTimeoutMax()));
-    TimeDuration requestTimeout = millis(t.electionTimeoutMax().multipliedBy(2));
-    RaftServerConfigKeys.Rpc.setRequestTimeout(p, requestTimeout);
-    // Snapshot shipping to a lagging follower: 4 MB chunks, one unacknowledged at a time, each acknowledged
-    // within the request timeout, so an attempt against a follower that went away is given up after one
-    // request timeout (Ratis's defaults wait 8 x 3 s before retrying).
-    RaftServerConfigKeys.Log.Appender.setSnapshotChunkSizeMax(p, SizeInBytes.valueOf(4L << 20));
-    GrpcConfigKeys.Server.setInstallSnapshotRequestElementLimit(p, 1);
-    GrpcConfigKeys.Server.setInstallSnapshotRequestTimeout(p, requestTimeout);
-    // Followers get new entries at once instead of after the appender's default wait.
-    RaftServerConfigKeys.Log.Appender.setWaitTimeMin(p, TimeDuration.ZERO);
-    RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
-    RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, true);
-    RaftServerConfigKeys.Read.setTimeout(p, millis(t.callTimeout()));
+    RaftProperties p = RaftDefaults.base(raftDir, raftAddr.host(), raftAddr.port(), new RaftDefaults.Timing(
+        t.electionTimeoutMin(), t.electionTimeoutMax(), t.closeThreshold(), t.callTimeout()));
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, t.snapshotEvery());
     RaftServerConfigKeys.Snapshot.setTriggerWhenStopEnabled(p, t.snapshotOnStop());
@@ -251,8 +231,6 @@ public final class MetaServer implements AutoCloseable {
     RaftServerConfigKeys.Log.setPurgeGap(p, t.purgeGap());
     RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(t.logSegmentBytes()));
     RaftServerConfigKeys.RetryCache.setExpiryTime(p, millis(t.retryCacheExpiry()));
-    // Trap 15: Ratis closes a server whose JVM paused longer than this (60 s by default).
-    RaftServerConfigKeys.setCloseThreshold(p, millis(t.closeThreshold()));
     return p;
   }
 

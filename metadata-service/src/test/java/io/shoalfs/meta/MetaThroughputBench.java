@@ -21,6 +21,8 @@ import org.junit.jupiter.api.Timeout;
 class MetaThroughputBench {
   static final Duration WARMUP = Duration.ofSeconds(Long.getLong("bench.warmup", 3));
   static final Duration RUN = Duration.ofSeconds(Long.getLong("bench.seconds", 8));
+  /** Also measure reads spread over every replica (read index on followers); off for the old code. */
+  static final boolean READS_ANYWHERE = Boolean.parseBoolean(System.getProperty("bench.readsAnywhere", "true"));
 
   @Test
   @Timeout(300)
@@ -42,6 +44,18 @@ class MetaThroughputBench {
         });
         double stats = run(threads, (t, n) -> clients.get(t).getAttr(inos[t]));
         System.out.printf("BENCH threads=%d creates/s=%.0f getattr/s=%.0f%n", threads, creates, stats);
+        if (READS_ANYWHERE && threads > 1) {
+          List<MetaClient> spread = new ArrayList<>();
+          for (int i = 0; i < threads; i++) {
+            spread.add(new MetaClient(setup.addresses(), Duration.ofSeconds(60), true));
+          }
+          try {
+            double any = run(threads, (t, n) -> spread.get(t).getAttr(inos[t]));
+            System.out.printf("BENCH threads=%d getattr-any-replica/s=%.0f%n", threads, any);
+          } finally {
+            spread.forEach(MetaClient::close);
+          }
+        }
       }
     } finally {
       TestDirs.deleteRecursively(dir);

@@ -17,6 +17,7 @@ import io.shoalfs.proto.meta.MetaRequest;
 import io.shoalfs.proto.metalog.BatchedCall;
 import io.shoalfs.proto.metalog.MetaLogEntry;
 import io.shoalfs.proto.records.AppliedIndexRecord;
+import io.shoalfs.raft.SnapshotStore;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

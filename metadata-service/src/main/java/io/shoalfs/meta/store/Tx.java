@@ -2,7 +2,6 @@ package io.shoalfs.meta.store;
 
 import io.shoalfs.common.store.RocksStore;
 import io.shoalfs.common.store.TableDef;
-import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -23,8 +22,11 @@ import org.rocksdb.RocksDBException;
 public final class Tx {
   private final RocksStore rocks;
   private final Tx parent;
-  /** table -> encoded key -> encoded value, or null for a delete. Insertion-ordered for a stable batch. */
-  private final Map<TableDef<?, ?>, Map<ByteBuffer, byte[]>> staged = new LinkedHashMap<>();
+  /**
+   * table -> encoded key -> encoded value, or null for a delete. Sorted, so a scan over a batch that already
+   * holds hundreds of calls' writes looks only at the keys in its range.
+   */
+  private final Map<TableDef<?, ?>, TreeMap<byte[], byte[]>> staged = new LinkedHashMap<>();
 
   Tx(RocksStore rocks) {
     this(rocks, null);
@@ -46,16 +48,26 @@ public final class Tx {
       throw new IllegalStateException("not a child transaction");
     }
     for (var table : staged.entrySet()) {
-      parent.staged.computeIfAbsent(table.getKey(), x -> new LinkedHashMap<>()).putAll(table.getValue());
+      parent.writes(table.getKey()).putAll(table.getValue());
     }
     staged.clear();
   }
 
+  private TreeMap<byte[], byte[]> writes(TableDef<?, ?> t) {
+    return staged.computeIfAbsent(t, x -> new TreeMap<>(Arrays::compareUnsigned));
+  }
+
   public <K, V> V get(TableDef<K, V> t, K key) {
-    ByteBuffer bk = ByteBuffer.wrap(t.keyCodec().encode(key));
+    byte[] bk = null;
     for (Tx level = this; level != null; level = level.parent) {
-      Map<ByteBuffer, byte[]> writes = level.staged.get(t);
-      if (writes != null && writes.containsKey(bk)) {
+      TreeMap<byte[], byte[]> writes = level.staged.get(t);
+      if (writes == null) {
+        continue;
+      }
+      if (bk == null) {
+        bk = t.keyCodec().encode(key);
+      }
+      if (writes.containsKey(bk)) {
         byte[] v = writes.get(bk);
         return v == null ? null : t.valueCodec().decode(v);
       }
@@ -68,12 +80,11 @@ public final class Tx {
   }
 
   public <K, V> void put(TableDef<K, V> t, K key, V value) {
-    staged.computeIfAbsent(t, x -> new LinkedHashMap<>())
-        .put(ByteBuffer.wrap(t.keyCodec().encode(key)), t.valueCodec().encode(value));
+    writes(t).put(t.keyCodec().encode(key), t.valueCodec().encode(value));
   }
 
   public <K, V> void delete(TableDef<K, V> t, K key) {
-    staged.computeIfAbsent(t, x -> new LinkedHashMap<>()).put(ByteBuffer.wrap(t.keyCodec().encode(key)), null);
+    writes(t).put(t.keyCodec().encode(key), null);
   }
 
   /**
@@ -134,14 +145,14 @@ public final class Tx {
   private TreeMap<byte[], byte[]> stagedRange(TableDef<?, ?> t, byte[] prefix, byte[] start) {
     TreeMap<byte[], byte[]> out = null;
     for (Tx level = this; level != null; level = level.parent) {
-      Map<ByteBuffer, byte[]> writes = level.staged.get(t);
+      TreeMap<byte[], byte[]> writes = level.staged.get(t);
       if (writes == null) {
         continue;
       }
-      for (var w : writes.entrySet()) {
-        byte[] k = toArray(w.getKey());
-        if (!startsWith(k, prefix) || Arrays.compareUnsigned(k, start) < 0) {
-          continue;
+      for (var w : writes.tailMap(start, true).entrySet()) {
+        byte[] k = w.getKey();
+        if (!startsWith(k, prefix)) {
+          break;
         }
         if (out == null) {
           out = new TreeMap<>(Arrays::compareUnsigned);
@@ -190,7 +201,7 @@ public final class Tx {
     }
     for (var table : staged.entrySet()) {
       for (var w : table.getValue().entrySet()) {
-        byte[] key = toArray(w.getKey());
+        byte[] key = w.getKey();
         if (w.getValue() == null) {
           batch.deleteRaw(table.getKey(), key);
         } else {
@@ -198,11 +209,5 @@ public final class Tx {
         }
       }
     }
-  }
-
-  private static byte[] toArray(ByteBuffer b) {
-    byte[] out = new byte[b.remaining()];
-    b.duplicate().get(out);
-    return out;
   }
 }

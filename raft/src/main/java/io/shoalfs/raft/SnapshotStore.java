@@ -1,4 +1,4 @@
-package io.shoalfs.meta.raft;
+package io.shoalfs.raft;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -27,7 +27,7 @@ import org.apache.ratis.statemachine.impl.FileListSnapshotInfo;
  * name is always complete. Ratis ships the files of the latest one to followers that fell behind the log; it
  * writes them into the same layout, so an installed snapshot is found like a local one.
  */
-final class SnapshotStore implements StateMachineStorage {
+public final class SnapshotStore implements StateMachineStorage {
   private static final Pattern NAME = Pattern.compile("snapshot\\.(\\d+)_(\\d+)");
   private static final String TMP_PREFIX = ".tmp.";
   /** Ratis writes a digest next to every file it receives; it is not part of the database. */
@@ -37,7 +37,7 @@ final class SnapshotStore implements StateMachineStorage {
   private volatile Snapshot latest;
 
   /** One complete snapshot on disk. */
-  record Snapshot(TermIndex termIndex, Path dir, FileListSnapshotInfo info) {}
+  public record Snapshot(TermIndex termIndex, Path dir, FileListSnapshotInfo info) {}
 
   @Override
   public void init(RaftStorage storage) throws IOException {
@@ -47,7 +47,7 @@ final class SnapshotStore implements StateMachineStorage {
   }
 
   /** Re-reads the directory: after start, and after Ratis installed a snapshot from the leader. */
-  void reload() throws IOException {
+  public void reload() throws IOException {
     Snapshot best = null;
     for (Path p : list(smDir)) {
       Matcher m = NAME.matcher(p.getFileName().toString());
@@ -61,7 +61,7 @@ final class SnapshotStore implements StateMachineStorage {
     latest = best == null ? null : describe(best.termIndex(), best.dir());
   }
 
-  Snapshot latest() {
+  public Snapshot latest() {
     return latest;
   }
 
@@ -72,14 +72,14 @@ final class SnapshotStore implements StateMachineStorage {
   }
 
   /** A fresh, non-existing temporary path for building the snapshot of {@code ti}. */
-  Path tempDir(TermIndex ti) throws IOException {
+  public Path tempDir(TermIndex ti) throws IOException {
     Path tmp = smDir.resolve(TMP_PREFIX + name(ti));
     deleteRecursively(tmp);
     return tmp;
   }
 
   /** Moves a finished temporary snapshot into place and makes it the latest. */
-  void publish(Path tmp, TermIndex ti) throws IOException {
+  public void publish(Path tmp, TermIndex ti) throws IOException {
     Path dir = smDir.resolve(name(ti));
     if (Files.exists(dir)) {
       throw new FileAlreadyExistsException(dir.toString(), null, "a snapshot at " + ti + " exists already");
@@ -117,7 +117,7 @@ final class SnapshotStore implements StateMachineStorage {
    * Replaces {@code db} with a copy of the snapshot in {@code from}. SST files are immutable in RocksDB, so
    * they are hard-linked; everything else is copied, so the snapshot never changes under the live database.
    */
-  static void restore(Path from, Path db) throws IOException {
+  public static void restore(Path from, Path db) throws IOException {
     deleteRecursively(db);
     Files.createDirectories(db);
     for (Path f : list(from)) {
@@ -138,7 +138,7 @@ final class SnapshotStore implements StateMachineStorage {
     }
   }
 
-  static void deleteRecursively(Path p) throws IOException {
+  public static void deleteRecursively(Path p) throws IOException {
     if (!Files.exists(p)) {
       return;
     }

@@ -1,0 +1,67 @@
+package io.shoalfs.raft;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apache.ratis.RaftConfigKeys;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.rpc.SupportedRpcType;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+
+/**
+ * The Ratis properties every Shoal Raft group shares (the metadata group now, storage pipelines next); each
+ * service adds its own snapshot and log retention on top.
+ */
+public final class RaftDefaults {
+  /**
+   * @param electionTimeoutMin / electionTimeoutMax Raft election timeout range (also the first election)
+   * @param closeThreshold a JVM or host pause longer than this makes Ratis close the server
+   * @param readTimeout longest a linearizable read waits for its read index
+   */
+  public record Timing(Duration electionTimeoutMin, Duration electionTimeoutMax, Duration closeThreshold,
+      Duration readTimeout) {
+    /** 1-2 s elections (notes trap 6), 1 h close threshold (trap 15), 10 s reads. */
+    public static final Timing DEFAULTS =
+        new Timing(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofHours(1), Duration.ofSeconds(10));
+  }
+
+  private RaftDefaults() {}
+
+  public static RaftProperties base(Path storageDir, String host, int port, Timing t) {
+    RaftProperties p = new RaftProperties();
+    RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
+    GrpcConfigKeys.Server.setHost(p, host);
+    GrpcConfigKeys.Server.setPort(p, port);
+    RaftServerConfigKeys.setStorageDir(p, List.of(storageDir.toFile()));
+    // Trap 6: the 150-300 ms defaults lose leadership on a busy two-core machine.
+    RaftServerConfigKeys.Rpc.setTimeoutMin(p, millis(t.electionTimeoutMin()));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(p, millis(t.electionTimeoutMax()));
+    RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, millis(t.electionTimeoutMin()));
+    RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, millis(t.electionTimeoutMax()));
+    TimeDuration requestTimeout = millis(t.electionTimeoutMax().multipliedBy(2));
+    RaftServerConfigKeys.Rpc.setRequestTimeout(p, requestTimeout);
+    // Snapshot shipping to a lagging follower: 4 MB chunks, one unacknowledged at a time, each acknowledged
+    // within the request timeout, so an attempt against a follower that went away is given up after one
+    // request timeout (Ratis's defaults wait 8 x 3 s before retrying).
+    RaftServerConfigKeys.Log.Appender.setSnapshotChunkSizeMax(p, SizeInBytes.valueOf(4L << 20));
+    GrpcConfigKeys.Server.setInstallSnapshotRequestElementLimit(p, 1);
+    GrpcConfigKeys.Server.setInstallSnapshotRequestTimeout(p, requestTimeout);
+    // Followers get new entries at once instead of after the appender's default wait.
+    RaftServerConfigKeys.Log.Appender.setWaitTimeMin(p, TimeDuration.ZERO);
+    // Reads without a log write: read index, answered by the leader within its lease without a round trip.
+    RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+    RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, true);
+    RaftServerConfigKeys.Read.setTimeout(p, millis(t.readTimeout()));
+    // Trap 15: Ratis closes a server whose JVM paused longer than this (60 s by default).
+    RaftServerConfigKeys.setCloseThreshold(p, millis(t.closeThreshold()));
+    return p;
+  }
+
+  public static TimeDuration millis(Duration d) {
+    return TimeDuration.valueOf(d.toMillis(), TimeUnit.MILLISECONDS);
+  }
+}
