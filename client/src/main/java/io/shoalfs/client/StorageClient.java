@@ -12,6 +12,7 @@ import io.shoalfs.proto.meta.StorageDaemon;
 import io.shoalfs.proto.meta.StorageGroup;
 import io.shoalfs.proto.storage.*;
 import java.io.IOException;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -82,6 +83,20 @@ public final class StorageClient implements AutoCloseable {
     }
   }
 
+  /**
+   * Makes every write the daemons of {@code groupId} acknowledged so far durable (an fsync of their logs) before
+   * it returns: what fsync(2) needs, once per group written. {@code chunkIds} names the chunks written (a hint
+   * for stores that keep chunks apart; today's daemons sync everything).
+   */
+  public void sync(String groupId, Collection<Long> chunkIds) throws IOException {
+    SyncRequest req = SyncRequest.newBuilder().addAllChunkIds(chunkIds).build();
+    try {
+      stub(groupId).sync(req);
+    } catch (StatusRuntimeException e) {
+      throw new IOException("sync of storage group " + groupId + " failed: " + describe(e), e);
+    }
+  }
+
   /** One line: the gRPC code and description, without the cause's stack trace that Status.toString() carries. */
   private static String describe(StatusRuntimeException e) {
     String d = e.getStatus().getDescription();
@@ -89,16 +104,20 @@ public final class StorageClient implements AutoCloseable {
   }
 
   private StorageServiceGrpc.StorageServiceBlockingStub stub(ChunkRef chunk) throws IOException {
-    List<StorageDaemon> members = groups.get(chunk.getGroupId());
+    return stub(chunk.getGroupId());
+  }
+
+  private StorageServiceGrpc.StorageServiceBlockingStub stub(String groupId) throws IOException {
+    List<StorageDaemon> members = groups.get(groupId);
     if (members == null) {
       try {
         refreshLayout();
       } catch (MetaException e) {
-        throw new IOException("cannot resolve storage group " + chunk.getGroupId() + ": " + e.getMessage(), e);
+        throw new IOException("cannot resolve storage group " + groupId + ": " + e.getMessage(), e);
       }
-      members = groups.get(chunk.getGroupId());
+      members = groups.get(groupId);
       if (members == null || members.isEmpty()) {
-        throw new IOException("storage group " + chunk.getGroupId() + " has no daemons");
+        throw new IOException("storage group " + groupId + " has no daemons");
       }
     }
     String address = members.get(0).getAddress();
