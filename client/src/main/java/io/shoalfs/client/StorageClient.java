@@ -28,6 +28,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class StorageClient implements AutoCloseable {
   private static final long CALL_TIMEOUT_SECONDS = 30;
+  /** How long the retry after UNAVAILABLE waits for a fresh connection to the daemon. */
+  static final long RECONNECT_WAIT_MILLIS = 3000;
 
   private final MetaClient meta;
   private final Map<String, List<StorageDaemon>> groups = new ConcurrentHashMap<>();
@@ -58,7 +60,7 @@ public final class StorageClient implements AutoCloseable {
     WriteChunkRequest req = WriteChunkRequest.newBuilder()
         .setChunkId(chunk.getChunkId()).setOffset(offset).setData(data).setSync(sync).build();
     try {
-      stub(chunk).writeChunk(req);
+      call(chunk.getGroupId(), st -> st.writeChunk(req));
     } catch (StatusRuntimeException e) {
       throw new IOException("write of chunk " + chunk.getChunkId() + " failed: " + describe(e), e);
     }
@@ -68,7 +70,7 @@ public final class StorageClient implements AutoCloseable {
     ReadChunkRequest req = ReadChunkRequest.newBuilder()
         .setChunkId(chunk.getChunkId()).setOffset(offset).setLength(length).build();
     try {
-      return stub(chunk).readChunk(req).getData();
+      return call(chunk.getGroupId(), st -> st.readChunk(req)).getData();
     } catch (StatusRuntimeException e) {
       throw new IOException("read of chunk " + chunk.getChunkId() + " failed: " + describe(e), e);
     }
@@ -76,8 +78,9 @@ public final class StorageClient implements AutoCloseable {
 
   public void truncate(ChunkRef chunk, int length) throws IOException {
     try {
-      stub(chunk).truncateChunk(
-          TruncateChunkRequest.newBuilder().setChunkId(chunk.getChunkId()).setLength(length).build());
+      TruncateChunkRequest req =
+          TruncateChunkRequest.newBuilder().setChunkId(chunk.getChunkId()).setLength(length).build();
+      call(chunk.getGroupId(), st -> st.truncateChunk(req));
     } catch (StatusRuntimeException e) {
       throw new IOException("truncate of chunk " + chunk.getChunkId() + " failed: " + describe(e), e);
     }
@@ -91,7 +94,7 @@ public final class StorageClient implements AutoCloseable {
   public void sync(String groupId, Collection<Long> chunkIds) throws IOException {
     SyncRequest req = SyncRequest.newBuilder().addAllChunkIds(chunkIds).build();
     try {
-      stub(groupId).sync(req);
+      call(groupId, st -> st.sync(req));
     } catch (StatusRuntimeException e) {
       throw new IOException("sync of storage group " + groupId + " failed: " + describe(e), e);
     }
@@ -103,11 +106,36 @@ public final class StorageClient implements AutoCloseable {
     return e.getStatus().getCode() + (d == null ? "" : ": " + d.lines().findFirst().orElse(""));
   }
 
-  private StorageServiceGrpc.StorageServiceBlockingStub stub(ChunkRef chunk) throws IOException {
-    return stub(chunk.getGroupId());
+  private interface Rpc<T> {
+    T run(StorageServiceGrpc.StorageServiceBlockingStub stub);
   }
 
-  private StorageServiceGrpc.StorageServiceBlockingStub stub(String groupId) throws IOException {
+  /**
+   * One call, tried a second time after UNAVAILABLE (every storage call is idempotent): gRPC keeps a channel
+   * whose connection failed in a back-off of up to two minutes during which calls fail at once, so a daemon
+   * that restarted would stay unreachable long after it is back. Resetting the back-off makes the second try
+   * connect anew, waiting (bounded by {@link #RECONNECT_WAIT_MILLIS}) for the connection instead of failing on
+   * the stale state; if the daemon is still down it fails after that wait.
+   */
+  private <T> T call(String groupId, Rpc<T> rpc) throws IOException {
+    ManagedChannel ch = channel(groupId);
+    try {
+      return rpc.run(stub(ch));
+    } catch (StatusRuntimeException e) {
+      if (e.getStatus().getCode() != io.grpc.Status.Code.UNAVAILABLE) {
+        throw e;
+      }
+      ch.resetConnectBackoff();
+      return rpc.run(StorageServiceGrpc.newBlockingStub(ch).withWaitForReady()
+          .withDeadlineAfter(RECONNECT_WAIT_MILLIS, TimeUnit.MILLISECONDS));
+    }
+  }
+
+  private static StorageServiceGrpc.StorageServiceBlockingStub stub(ManagedChannel ch) {
+    return StorageServiceGrpc.newBlockingStub(ch).withDeadlineAfter(CALL_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+  }
+
+  private ManagedChannel channel(String groupId) throws IOException {
     List<StorageDaemon> members = groups.get(groupId);
     if (members == null) {
       try {
@@ -121,12 +149,11 @@ public final class StorageClient implements AutoCloseable {
       }
     }
     String address = members.get(0).getAddress();
-    ManagedChannel ch = channels.computeIfAbsent(address, a -> {
+    return channels.computeIfAbsent(address, a -> {
       HostPort hp = HostPort.parse(a);
       return NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext()
           .maxInboundMessageSize(GrpcServers.MAX_MESSAGE_BYTES).build();
     });
-    return StorageServiceGrpc.newBlockingStub(ch).withDeadlineAfter(CALL_TIMEOUT_SECONDS, TimeUnit.SECONDS);
   }
 
   @Override
