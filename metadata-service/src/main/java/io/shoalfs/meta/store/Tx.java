@@ -169,15 +169,15 @@ public final class Tx {
 
   /**
    * Change tracking (the watch stream and lock grants): visits every key of {@code t} this Tx writes, in
-   * staging order, with the staged value or null for a delete.
+   * key order, with the staged value or null for a delete.
    */
   public <K, V> void forEachStaged(TableDef<K, V> t, java.util.function.BiConsumer<K, V> visitor) {
-    Map<ByteBuffer, byte[]> writes = staged.get(t);
+    TreeMap<byte[], byte[]> writes = staged.get(t);
     if (writes == null) {
       return;
     }
     for (var w : writes.entrySet()) {
-      visitor.accept(t.keyCodec().decode(toArray(w.getKey())), w.getValue() == null ? null
+      visitor.accept(t.keyCodec().decode(w.getKey()), w.getValue() == null ? null
           : t.valueCodec().decode(w.getValue()));
     }
   }
