@@ -42,7 +42,11 @@ public final class Plots {
     Styler styler = chart.getStyler();
     styler.setLegendPosition(Styler.LegendPosition.InsideNE);
     chart.getStyler().setXAxisLabelRotation(rows.size() > 6 ? 45 : 0);
-    chart.getStyler().setYAxisLogarithmic(part.equals("metadata"));
+    if (part.equals("metadata")) {
+      // XChart starts bars at 0, which a log axis cannot show: the floor is 1 op/s instead.
+      chart.getStyler().setYAxisLogarithmic(true);
+      chart.getStyler().setYAxisMin(1.0);
+    }
     chart.getStyler().setYAxisDecimalPattern(part.equals("metadata") ? "#,###" : "#,##0.##");
     List<String> labels = rows.stream().map(BenchReport.Row::id).toList();
     for (String target : BenchReport.TARGET_NAMES) {
