@@ -40,7 +40,7 @@ public final class Plots {
     CategoryChart chart = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title(title)
         .xAxisTitle("benchmark").yAxisTitle(unit).build();
     Styler styler = chart.getStyler();
-    styler.setLegendPosition(Styler.LegendPosition.InsideNE);
+    styler.setLegendPosition(Styler.LegendPosition.OutsideE);
     chart.getStyler().setXAxisLabelRotation(rows.size() > 6 ? 45 : 0);
     if (part.equals("metadata")) {
       // XChart starts bars at 0, which a log axis cannot show: the floor is 1 op/s instead.

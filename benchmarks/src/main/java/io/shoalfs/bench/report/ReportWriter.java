@@ -146,6 +146,8 @@ public final class ReportWriter {
     }
 
     md.append("\n## Method\n\n");
+    md.append("- Targets run one after another, Shoal first, in each part (metadata, cp, fio); nothing else of the")
+        .append(" benchmark runs meanwhile. Other processes on the machine do: see the load average under Machine.\n");
     if (r.parts().contains("metadata")) {
       md.append("- Metadata: Java on the target directory, one platform thread per worker, all released together;")
           .append(" a figure is all threads' operations over the time from release until the last thread ended. Each")
@@ -180,14 +182,12 @@ public final class ReportWriter {
       }
       md.append("```\n");
     }
-    md.append("- Targets run one after another, Shoal first, in each part (metadata, cp, fio); nothing else of the")
-        .append(" benchmark runs meanwhile.\n");
 
     MachineInfo m = r.machine();
     md.append("\n## Machine\n\n");
-    md.append("| nproc | memory | kernel | CPU | OS | Java |\n|---|---|---|---|---|---|\n");
+    md.append("| nproc | memory | load average (1/5/15 min, at the end) | kernel | CPU | OS | Java |\n|---|---|---|---|---|---|---|\n");
     md.append("| ").append(m.nproc()).append(" | ").append(m.memTotalBytes() < 0 ? "unknown" : Sizes.format(m.memTotalBytes()))
-        .append(" | ").append(m.kernel()).append(" | ").append(m.cpuModel()).append(" | ").append(m.os())
+        .append(" | ").append(m.loadAverage()).append(" | ").append(m.kernel()).append(" | ").append(m.cpuModel()).append(" | ").append(m.os())
         .append(" | ").append(m.java()).append(" |\n");
     return md.toString();
   }
