@@ -52,8 +52,8 @@ import picocli.CommandLine.Spec;
  * stop it with one line.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-    description = {"Benchmark a Shoal mount against a bindfs passthrough and the local disk in one run:",
-        "metadata operations, cp -a of a tree, fio sequential I/O; writes report.md, report.json and plots."})
+    description = "Benchmark a Shoal mount against a bindfs passthrough and the local disk in one run (metadata "
+        + "operations, cp -a of a tree, fio sequential I/O); writes report.md, report.json and plots.")
 public final class BenchCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(BenchCommand.class);
   private static final Path DEFAULT_MOUNT = Path.of(".shoal", "mnt");
@@ -115,8 +115,8 @@ public final class BenchCommand implements Callable<Integer> {
   private String runtimeLimit;
 
   @Option(names = "--jfr", paramLabel = "PID[,PID...]",
-      description = {"JFR-record these JVMs (e.g. the `shoal mount` process, the metadata leader) while each",
-          "part runs on Shoal; recordings go to OUT/jfr/ and are summarised in the report."})
+      description = "JFR-record these JVMs (e.g. the `shoal mount` process, the metadata leader) while each part "
+          + "runs on Shoal; recordings go to OUT/jfr/ and are summarised in the report.")
   private String jfrPids;
 
   private final Map<String, String> environment;
