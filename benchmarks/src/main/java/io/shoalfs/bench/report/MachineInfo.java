@@ -11,8 +11,11 @@ import java.util.Optional;
  *
  * @param nproc processors available to the JVM (what `nproc` prints)
  * @param memTotalBytes MemTotal of /proc/meminfo, or -1 when unknown
+ * @param loadAverage the 1, 5 and 15 minute load averages of /proc/loadavg when the report was written: figures
+ *     taken on a busy machine (load above nproc) are slower than the machine can do, on every target alike
  */
-public record MachineInfo(int nproc, long memTotalBytes, String kernel, String cpuModel, String os, String java) {
+public record MachineInfo(int nproc, long memTotalBytes, String kernel, String cpuModel, String os, String java,
+    String loadAverage) {
 
   public static MachineInfo current() {
     return new MachineInfo(
@@ -21,7 +24,9 @@ public record MachineInfo(int nproc, long memTotalBytes, String kernel, String c
         firstLine(Path.of("/proc/sys/kernel/osrelease")).orElse(System.getProperty("os.version")),
         field(Path.of("/proc/cpuinfo"), "model name", ':').orElse(System.getProperty("os.arch")),
         field(Path.of("/etc/os-release"), "PRETTY_NAME", '=').map(v -> v.replace("\"", "")).orElse(System.getProperty("os.name")),
-        System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        System.getProperty("java.vm.name") + " " + System.getProperty("java.version"),
+        firstLine(Path.of("/proc/loadavg")).map(l -> String.join(" ", List.of(l.split(" ")).subList(0, 3)))
+            .orElse("unknown"));
   }
 
   private static long readMemTotalBytes() {
