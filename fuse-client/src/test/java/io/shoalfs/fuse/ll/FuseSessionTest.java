@@ -365,6 +365,7 @@ class FuseSessionTest {
     buf.rewind();
     assertEquals(buf, back);
     System.out.println("largest read request seen: " + fs.maxRead.get() + " bytes");
+    assertTrue(fs.maxRead.get() > 128 * 1024, "readahead raised past the kernel's 128 KiB default: " + fs.maxRead);
   }
 
   static final String LOCKER = """
