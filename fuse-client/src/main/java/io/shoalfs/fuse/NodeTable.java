@@ -121,6 +121,17 @@ final class NodeTable {
     }
   }
 
+  /** The Shoal inode of the directory {@code ino} was last looked up in (the root for the root or unknown). */
+  long parentOf(long ino) {
+    Node n = nodes.get(ino);
+    if (n == null) {
+      return rootIno;
+    }
+    synchronized (n) {
+      return n.parent == 0 ? rootIno : n.parent;
+    }
+  }
+
   boolean holds(long ino) {
     return ino == rootIno || nodes.containsKey(ino);
   }

@@ -5,6 +5,7 @@ import io.shoalfs.client.MetaClient;
 import io.shoalfs.client.MetaException;
 import io.shoalfs.common.Layout;
 import io.shoalfs.proto.meta.Attr;
+import io.shoalfs.proto.meta.CloseFileRequest;
 import io.shoalfs.proto.meta.CreateRequest;
 import io.shoalfs.proto.meta.FileType;
 import io.shoalfs.proto.meta.GetXattrRequest;
@@ -13,6 +14,7 @@ import io.shoalfs.proto.meta.ListXattrRequest;
 import io.shoalfs.proto.meta.MetaRequest;
 import io.shoalfs.proto.meta.MkdirRequest;
 import io.shoalfs.proto.meta.MknodRequest;
+import io.shoalfs.proto.meta.OpenFileRequest;
 import io.shoalfs.proto.meta.ReadDirReply;
 import io.shoalfs.proto.meta.ReadLinkRequest;
 import io.shoalfs.proto.meta.RemoveXattrRequest;
@@ -163,6 +165,17 @@ public final class Namespace {
 
   public void removeXattr(long ino, String name) throws MetaException {
     call(MetaRequest.newBuilder().setRemoveXattr(RemoveXattrRequest.newBuilder().setIno(ino).setName(name)));
+  }
+
+  /** open(2) of an existing inode by {@code session}: one more open of it there, and fresh attributes. */
+  public Attr openFile(long session, long ino, int flags) throws MetaException {
+    return call(MetaRequest.newBuilder().setOpenFile(
+        OpenFileRequest.newBuilder().setSessionId(session).setIno(ino).setFlags(flags))).getAttr();
+  }
+
+  /** The last close of one open by {@code session}; an unlinked inode whose last open this was goes. */
+  public void closeFile(long session, long ino) throws MetaException {
+    call(MetaRequest.newBuilder().setCloseFile(CloseFileRequest.newBuilder().setSessionId(session).setIno(ino)));
   }
 
   private io.shoalfs.proto.meta.MetaReply call(MetaRequest.Builder b) throws MetaException {
