@@ -1,10 +1,13 @@
 package io.shoalfs.fuse;
 
+import io.shoalfs.client.MetaClient;
 import io.shoalfs.client.MetaException;
+import io.shoalfs.client.StorageClient;
 import io.shoalfs.fuse.core.ByteSink;
 import io.shoalfs.fuse.core.ByteSource;
 import io.shoalfs.fuse.core.Errno;
 import io.shoalfs.fuse.core.FileIo;
+import io.shoalfs.fuse.core.FsConfig;
 import io.shoalfs.fuse.core.FsException;
 import io.shoalfs.fuse.core.Namespace;
 import io.shoalfs.fuse.ll.FuseError;
@@ -50,6 +53,7 @@ final class ShoalLowLevelFs implements LowLevelFs {
   private final Locks locks;
   private final LongSupplier sessionId;
   private final CacheTimeouts timeouts;
+  private final Coherence coherence;
   private volatile Notifier notifier;
 
   ShoalLowLevelFs(NodeTable nodes, Namespace ns, FileIo io, DirHandles dirs, Locks locks, LongSupplier sessionId,
@@ -61,10 +65,36 @@ final class ShoalLowLevelFs implements LowLevelFs {
     this.locks = locks;
     this.sessionId = sessionId;
     this.timeouts = timeouts;
+    this.coherence = new Coherence(nodes, locks);
   }
 
+  /** The filesystem of the volume whose root is {@code rootIno}, with its parts wired. */
+  static ShoalLowLevelFs over(MetaClient meta, StorageClient storage, long rootIno, FsConfig config,
+      CacheTimeouts timeouts, LongSupplier sessionId) {
+    NodeTable nodes = new NodeTable(rootIno);
+    Namespace ns = new Namespace(meta);
+    Locks locks = new Locks(meta, sessionId);
+    return new ShoalLowLevelFs(nodes, ns, new FileIo(meta, storage, config), new DirHandles(ns, config.readDirPage()),
+        locks, sessionId, timeouts);
+  }
+
+  /** Once the kernel session runs: where invalidations go (for this class and for the watch events). */
   void attach(Notifier n) {
     this.notifier = n;
+    coherence.attach(n);
+  }
+
+  /** Consumes the session's watch events. */
+  Coherence coherence() {
+    return coherence;
+  }
+
+  FileIo fileIo() {
+    return files;
+  }
+
+  NodeTable nodes() {
+    return nodes;
   }
 
   // ---- names and attributes ----
