@@ -235,6 +235,80 @@ public final class MetaClient implements AutoCloseable {
         .getSubvolumes().getSubvolumesList();
   }
 
+  // ---- POSIX namespace: every file type, links, xattrs, fallocate, sticky-aware removal (issue 5) ----
+
+  /** unlink with the caller's fsuid, for the sticky-directory rule (EPERM). */
+  public void unlink(long parent, String name, int callerUid) throws MetaException {
+    call(req(b -> b.setUnlink(UnlinkRequest.newBuilder().setParent(parent).setName(name).setCallerUid(callerUid))));
+  }
+
+  /** rmdir with the caller's fsuid, for the sticky-directory rule (EPERM). */
+  public void rmdir(long parent, String name, int callerUid) throws MetaException {
+    call(req(b -> b.setRmdir(RmdirRequest.newBuilder().setParent(parent).setName(name).setCallerUid(callerUid))));
+  }
+
+  /** renameat2 with flags (RENAME_NOREPLACE 1, RENAME_EXCHANGE 2) and the caller's fsuid (sticky rule). */
+  public void rename(long srcParent, String srcName, long dstParent, String dstName, int flags, int callerUid)
+      throws MetaException {
+    call(req(b -> b.setRename(RenameRequest.newBuilder().setSrcParent(srcParent).setSrcName(srcName)
+        .setDstParent(dstParent).setDstName(dstName).setFlags(flags).setCallerUid(callerUid))));
+  }
+
+  public Attr symlink(long parent, String name, byte[] target, int uid, int gid) throws MetaException {
+    return call(req(b -> b.setSymlink(SymlinkRequest.newBuilder().setParent(parent).setName(name)
+        .setTarget(ByteString.copyFrom(target)).setUid(uid).setGid(gid)))).getAttr();
+  }
+
+  public byte[] readLink(long ino) throws MetaException {
+    return call(req(b -> b.setReadLink(ReadLinkRequest.newBuilder().setIno(ino)))).getLinkTarget().toByteArray();
+  }
+
+  /** A hard link: returns the inode's attributes with the new nlink. */
+  public Attr link(long ino, long newParent, String newName) throws MetaException {
+    return call(req(b -> b.setLink(LinkRequest.newBuilder().setIno(ino).setNewParent(newParent)
+        .setNewName(newName)))).getAttr();
+  }
+
+  /** FIFO, SOCKET, CHAR_DEVICE, BLOCK_DEVICE (rdev kept) or REGULAR. */
+  public Attr mknod(long parent, String name, FileType type, int mode, int uid, int gid, long rdev)
+      throws MetaException {
+    return call(req(b -> b.setMknod(MknodRequest.newBuilder().setParent(parent).setName(name).setType(type)
+        .setMode(mode).setUid(uid).setGid(gid).setRdev(rdev)))).getAttr();
+  }
+
+  /** flags: XATTR_CREATE 1, XATTR_REPLACE 2 (Linux values). */
+  public void setXattr(long ino, String name, byte[] value, int flags) throws MetaException {
+    call(req(b -> b.setSetXattr(SetXattrRequest.newBuilder().setIno(ino).setName(name)
+        .setValue(ByteString.copyFrom(value)).setFlags(flags))));
+  }
+
+  public byte[] getXattr(long ino, String name) throws MetaException {
+    return call(req(b -> b.setGetXattr(GetXattrRequest.newBuilder().setIno(ino).setName(name))))
+        .getXattrValue().toByteArray();
+  }
+
+  /** The names, in byte order. */
+  public List<String> listXattr(long ino) throws MetaException {
+    return call(req(b -> b.setListXattr(ListXattrRequest.newBuilder().setIno(ino)))).getXattrNames()
+        .getNamesList();
+  }
+
+  public void removeXattr(long ino, String name) throws MetaException {
+    call(req(b -> b.setRemoveXattr(RemoveXattrRequest.newBuilder().setIno(ino).setName(name))));
+  }
+
+  /** mode: 0, FALLOC_FL_KEEP_SIZE 1, FALLOC_FL_PUNCH_HOLE | KEEP_SIZE 3. Returns the new attributes. */
+  public Attr fallocate(long ino, int mode, long offset, long length) throws MetaException {
+    return call(req(b -> b.setFallocate(FallocateRequest.newBuilder().setIno(ino).setMode(mode).setOffset(offset)
+        .setLength(length)))).getAttr();
+  }
+
+  /** commit_write with the extents written since the last commit (one per chunk at most, for st_blocks). */
+  public Attr commitWrite(long ino, long end, long mtimeNs, List<Extent> written) throws MetaException {
+    return call(req(b -> b.setCommitWrite(CommitWriteRequest.newBuilder()
+        .setIno(ino).setEnd(end).setMtimeNs(mtimeNs).addAllWritten(written)))).getAttr();
+  }
+
   private static MetaRequest req(java.util.function.Consumer<MetaRequest.Builder> fill) {
     MetaRequest.Builder b = MetaRequest.newBuilder();
     fill.accept(b);

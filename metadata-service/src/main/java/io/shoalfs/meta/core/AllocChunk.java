@@ -13,20 +13,22 @@ import io.shoalfs.proto.records.InodeRecord;
 
 /**
  * alloc_chunk(ino, index): the chunk at (ino, index), placing a new one in the group the leader chose (carried
- * in the log entry) if there is none yet. A new chunk changes the data map, so the inode's version moves.
+ * in the log entry) if there is none yet, or if fallocate only reserved it (chunk id 0: its written extent
+ * stays). A new chunk changes the data map, so the inode's version moves.
  */
 final class AllocChunk {
   private AllocChunk() {}
 
   static MetaReply apply(Tx tx, WriteContext ctx, AllocChunkRequest r) throws FsError {
-    InodeRecord inode = Inodes.requireFile(tx, r.getIno());
+    InodeRecord inode = Inodes.requireRegular(tx, r.getIno());
     ChunkKey key = new ChunkKey(r.getIno(), r.getIndex());
     ChunkRecord chunk = tx.get(MetaTables.CHUNKS, key);
-    if (chunk == null) {
+    if (chunk == null || chunk.getChunkId() == 0) {
       if (ctx.groupId().isEmpty()) {
         throw FsError.of(Code.ENOSPC, "no storage daemons registered");
       }
-      chunk = ChunkRecord.newBuilder().setChunkId(ctx.id(0)).setGroupId(ctx.groupId()).build();
+      ChunkRecord.Builder placed = chunk == null ? ChunkRecord.newBuilder() : chunk.toBuilder();
+      chunk = placed.setChunkId(ctx.id(0)).setGroupId(ctx.groupId()).build();
       tx.put(MetaTables.CHUNKS, key, chunk);
       tx.put(MetaTables.INODES, r.getIno(), inode.toBuilder().setVersion(inode.getVersion() + 1).build());
     }

@@ -11,14 +11,16 @@ import io.shoalfs.proto.records.DentryRecord;
 import io.shoalfs.proto.records.InodeRecord;
 
 /**
- * create(parent, name, mode, uid, gid, exclusive): a new empty regular file. Without {@code exclusive} an
- * existing regular file is returned unchanged (open with O_CREAT); an existing directory is EISDIR.
+ * create(parent, name, mode, uid, gid, exclusive): a new empty regular file (setgid parents give their group).
+ * Without {@code exclusive} an existing non-directory is returned unchanged (open with O_CREAT of an existing
+ * name opens it); an existing directory is EISDIR, as is "." or ".." (EEXIST with {@code exclusive}).
  */
 final class Create {
   private Create() {}
 
   static MetaReply apply(Tx tx, WriteContext ctx, CreateRequest r) throws FsError {
-    Names.checkEntry(r.getName());
+    Code dots = r.getExclusive() ? Code.EEXIST : Code.EISDIR;
+    Names.checkEntry(r.getName(), dots, dots);
     InodeRecord parent = Inodes.requireDir(tx, r.getParent());
     DentryKey key = new DentryKey(r.getParent(), r.getName());
     DentryRecord existing = tx.get(MetaTables.DENTRIES, key);
@@ -30,18 +32,12 @@ final class Create {
       if (Inodes.isDir(inode)) {
         throw FsError.of(Code.EISDIR, "'%s' is a directory", r.getName());
       }
-      if (inode.getType() != FileType.REGULAR_VALUE) {
-        throw FsError.of(Code.EEXIST, "'%s' exists and is not a regular file", r.getName());
-      }
       return Inodes.attrReply(existing.getIno(), inode);
     }
     long ino = ctx.id(0);
-    InodeRecord file = Inodes.newInode(FileType.REGULAR, r.getMode(), r.getUid(), r.getGid(), r.getParent(),
-        parent.getSubvolumeRoot(), ctx.nowNs());
-    tx.put(MetaTables.INODES, ino, file);
-    tx.put(MetaTables.DENTRIES, key, DentryRecord.newBuilder().setIno(ino).setType(FileType.REGULAR_VALUE).build());
-    tx.put(MetaTables.INODES, r.getParent(), Inodes.dirChanged(parent, ctx.nowNs(), 0));
-    Inodes.adjustUsage(tx, parent.getSubvolumeRoot(), 0, +1);
+    InodeRecord file = Inodes.newChild(FileType.REGULAR, r.getMode(), r.getUid(), r.getGid(), r.getParent(),
+        parent, ctx.nowNs()).build();
+    Inodes.insertNew(tx, r.getParent(), parent, r.getName(), ino, file, ctx.nowNs());
     return Inodes.attrReply(ino, file);
   }
 }

@@ -14,7 +14,7 @@ import java.util.Deque;
 import java.util.List;
 
 /**
- * delete_subvolume(name): removes the whole tree in one entry: every inode and dentry; chunk records move to
+ * delete_subvolume(name): removes the whole tree in one entry: every inode, dentry and xattr; chunk records move to
  * orphan_chunks. ENOENT when absent (the CSI layer maps that to success).
  */
 final class DeleteSubvolume {
@@ -36,15 +36,19 @@ final class DeleteSubvolume {
       });
       for (int i = 0; i < names.size(); i++) {
         long ino = entries.get(i).getIno();
-        InodeRecord child = Inodes.require(tx, ino);
-        if (Inodes.isDir(child)) {
+        InodeRecord child = tx.get(MetaTables.INODES, ino);
+        if (child == null) {
+          // A file with hard links appears once per name; its records went with the first.
+        } else if (Inodes.isDir(child)) {
           dirs.push(ino);
         } else {
           Inodes.orphanChunksFrom(tx, ino, 0);
+          Inodes.deleteXattrs(tx, ino);
           tx.delete(MetaTables.INODES, ino);
         }
         tx.delete(MetaTables.DENTRIES, names.get(i));
       }
+      Inodes.deleteXattrs(tx, dir);
       tx.delete(MetaTables.INODES, dir);
     }
     tx.delete(MetaTables.USAGE, root);

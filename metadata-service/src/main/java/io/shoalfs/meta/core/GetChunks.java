@@ -10,7 +10,7 @@ import io.shoalfs.proto.meta.MetaReply;
 
 /**
  * get_chunks(ino, first_index, count): the allocated chunks with index in [first, first + count), in index
- * order; holes (never written chunks) are absent. count 0 means "up to the limit".
+ * order; holes (never written chunks, and chunks fallocate reserved but nobody wrote) are absent. count 0 means "up to the limit".
  */
 final class GetChunks {
   /** At most this many refs per reply, whatever count asks: about 2 MB, under the gRPC message limit. */
@@ -28,6 +28,9 @@ final class GetChunks {
         (k, v) -> {
           if (k.unsignedIndex() >= end) {
             return false;
+          }
+          if (v.getChunkId() == 0) {
+            return true; // reserved by fallocate, never written: reads as a hole
           }
           out.addChunks(ChunkRef.newBuilder().setIndex(k.index()).setChunkId(v.getChunkId()).setGroupId(v.getGroupId()));
           return true;

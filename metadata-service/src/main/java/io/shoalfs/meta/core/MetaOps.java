@@ -28,7 +28,8 @@ public final class MetaOps {
   /** How many fresh ids the leader allocates for a write (a new inode or a new chunk). */
   public static int idsNeeded(MetaRequest.OpCase op) {
     return switch (op) {
-      case MKDIR, CREATE, ALLOC_CHUNK, CREATE_SUBVOLUME -> 1;
+      // FALLOCATE needs none: it reserves chunk records with chunk id 0, placed later by ALLOC_CHUNK.
+      case MKDIR, CREATE, ALLOC_CHUNK, CREATE_SUBVOLUME, SYMLINK, MKNOD -> 1;
       default -> 0;
     };
   }
@@ -45,6 +46,7 @@ public final class MetaOps {
    * @throws FsError the request is invalid in this state; {@code tx} must then be discarded
    */
   public static MetaReply applyWrite(Tx tx, WriteContext ctx, MetaRequest r) throws FsError {
+    Genesis.stampRoot(tx, ctx.nowNs());
     return switch (r.getOpCase()) {
       case MKDIR -> Mkdir.apply(tx, ctx, r.getMkdir());
       case CREATE -> Create.apply(tx, ctx, r.getCreate());
@@ -57,7 +59,13 @@ public final class MetaOps {
       case REGISTER_DAEMON -> RegisterDaemon.apply(tx, ctx, r.getRegisterDaemon());
       case CREATE_SUBVOLUME -> CreateSubvolume.apply(tx, ctx, r.getCreateSubvolume());
       case DELETE_SUBVOLUME -> DeleteSubvolume.apply(tx, ctx, r.getDeleteSubvolume());
-      case SYMLINK, LINK, MKNOD, SET_XATTR, REMOVE_XATTR, FALLOCATE, OPEN_SESSION, RENEW_SESSION, CLOSE_SESSION,
+      case SYMLINK -> Symlink.apply(tx, ctx, r.getSymlink());
+      case LINK -> Link.apply(tx, ctx, r.getLink());
+      case MKNOD -> Mknod.apply(tx, ctx, r.getMknod());
+      case SET_XATTR -> Xattrs.set(tx, ctx, r.getSetXattr());
+      case REMOVE_XATTR -> Xattrs.remove(tx, ctx, r.getRemoveXattr());
+      case FALLOCATE -> Fallocate.apply(tx, ctx, r.getFallocate());
+      case OPEN_SESSION, RENEW_SESSION, CLOSE_SESSION,
            EXPIRE_SESSIONS, OPEN_FILE, CLOSE_FILE, SET_LOCK, CANCEL_LOCK, RELEASE_LOCKS ->
           throw new FsError(Code.ENOSYS, r.getOpCase() + " is not served yet");
       default -> throw new IllegalStateException("not a write operation: " + r.getOpCase());
@@ -75,7 +83,10 @@ public final class MetaOps {
       case GET_LAYOUT -> GetLayout.read(tx);
       case GET_SUBVOLUME -> Subvolumes.get(tx, r.getGetSubvolume().getName());
       case LIST_SUBVOLUMES -> Subvolumes.list(tx);
-      case READ_LINK, GET_XATTR, LIST_XATTR, GET_LOCK -> throw new FsError(Code.ENOSYS, r.getOpCase() + " is not served yet");
+      case READ_LINK -> ReadLink.read(tx, r.getReadLink());
+      case GET_XATTR -> Xattrs.get(tx, r.getGetXattr());
+      case LIST_XATTR -> Xattrs.list(tx, r.getListXattr());
+      case GET_LOCK -> throw new FsError(Code.ENOSYS, r.getOpCase() + " is not served yet");
       default -> throw new IllegalStateException("not a read operation: " + r.getOpCase());
     };
   }

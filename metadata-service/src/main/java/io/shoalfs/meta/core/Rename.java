@@ -10,10 +10,24 @@ import io.shoalfs.proto.records.DentryRecord;
 import io.shoalfs.proto.records.InodeRecord;
 
 /**
- * rename(src_parent, src_name, dst_parent, dst_name, flags) with Linux renameat2 semantics. Checks run in the
- * kernel's order so callers see the errno Linux would give: EEXIST (RENAME_NOREPLACE and the target exists),
- * EINVAL (a directory into its own subtree), ENOTEMPTY (the target is an ancestor of the source), then a no-op
- * when both names are the same inode, then ENOTDIR / EISDIR / ENOTEMPTY on the kind of the replaced target.
+ * rename(src_parent, src_name, dst_parent, dst_name, flags, caller_uid) with Linux renameat2 semantics. Checks
+ * run in the kernel's order (do_renameat2, then vfs_rename and may_delete) so callers see the errno Linux would
+ * give:
+ * <ol>
+ *   <li>EINVAL for unknown flags or RENAME_EXCHANGE together with RENAME_NOREPLACE;</li>
+ *   <li>EBUSY for "." or ".." on either side (EEXIST for the target with RENAME_NOREPLACE);</li>
+ *   <li>ENOTDIR / ENOENT of the parents and the source, EXDEV across volumes;</li>
+ *   <li>EEXIST (RENAME_NOREPLACE and the target exists), ENOENT (RENAME_EXCHANGE and it does not);</li>
+ *   <li>EINVAL (a directory into its own subtree), ENOTEMPTY (the target is an ancestor of the source; EINVAL
+ *       with RENAME_EXCHANGE);</li>
+ *   <li>a no-op success when both names are the same inode (hard links of one file, or the same name);</li>
+ *   <li>EPERM by the sticky rule on the source entry, then on the target entry;</li>
+ *   <li>without RENAME_EXCHANGE: ENOTDIR (directory over non-directory), EISDIR (non-directory over
+ *       directory), ENOTEMPTY (over a non-empty directory).</li>
+ * </ol>
+ * Effects: ctime of the moved inode(s), mtime and ctime of both parents; a moved directory's parent pointer and
+ * the parents' nlink follow (2 + subdirectories). A replaced target loses its name: a directory goes, a file
+ * loses a link through {@link Inodes#dropLink}.
  */
 final class Rename {
   static final int RENAME_NOREPLACE = 1;
@@ -22,14 +36,18 @@ final class Rename {
   private Rename() {}
 
   static MetaReply apply(Tx tx, WriteContext ctx, RenameRequest r) throws FsError {
-    Names.checkEntry(r.getSrcName());
-    Names.checkEntry(r.getDstName());
-    if ((r.getFlags() & RENAME_EXCHANGE) != 0) {
-      throw FsError.of(Code.EINVAL, "RENAME_EXCHANGE is not supported");
+    int flags = r.getFlags();
+    if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0) {
+      throw FsError.of(Code.EINVAL, "unknown rename flags %d", flags);
     }
-    if ((r.getFlags() & ~RENAME_NOREPLACE) != 0) {
-      throw FsError.of(Code.EINVAL, "unknown rename flags %d", r.getFlags());
+    boolean exchange = (flags & RENAME_EXCHANGE) != 0;
+    boolean noReplace = (flags & RENAME_NOREPLACE) != 0;
+    if (exchange && noReplace) {
+      throw FsError.of(Code.EINVAL, "RENAME_EXCHANGE with RENAME_NOREPLACE");
     }
+    Names.checkEntry(r.getSrcName(), Code.EBUSY, Code.EBUSY);
+    Code dstDots = noReplace ? Code.EEXIST : Code.EBUSY;
+    Names.checkEntry(r.getDstName(), dstDots, dstDots);
     long srcParent = r.getSrcParent();
     long dstParent = r.getDstParent();
     InodeRecord srcDir = Inodes.requireDir(tx, srcParent);
@@ -39,8 +57,11 @@ final class Rename {
       throw FsError.of(Code.EXDEV, "rename across volumes");
     }
     DentryRecord dstEntry = tx.get(MetaTables.DENTRIES, new DentryKey(dstParent, r.getDstName()));
-    if (dstEntry != null && (r.getFlags() & RENAME_NOREPLACE) != 0) {
+    if (dstEntry != null && noReplace) {
       throw FsError.of(Code.EEXIST, "'%s' exists", r.getDstName());
+    }
+    if (dstEntry == null && exchange) {
+      throw FsError.of(Code.ENOENT, "no entry '%s' to exchange with", r.getDstName());
     }
     long ino = srcEntry.getIno();
     InodeRecord src = Inodes.require(tx, ino);
@@ -52,11 +73,20 @@ final class Rename {
     if (dstEntry != null) {
       dst = Inodes.require(tx, dstEntry.getIno());
       if (Inodes.isDir(dst) && Inodes.isAncestorOrSelf(tx, dstEntry.getIno(), srcParent)) {
-        throw FsError.of(Code.ENOTEMPTY, "the target is an ancestor of the source");
+        throw FsError.of(exchange ? Code.EINVAL : Code.ENOTEMPTY, "the target is an ancestor of the source");
       }
       if (dstEntry.getIno() == ino) {
         return Inodes.empty();
       }
+    }
+    Inodes.checkSticky(srcDir, src, r.getCallerUid(), r.getSrcName());
+    if (dst != null) {
+      Inodes.checkSticky(dstDir, dst, r.getCallerUid(), r.getDstName());
+    }
+    if (exchange) {
+      return exchange(tx, ctx.nowNs(), r, srcEntry, src, dstEntry, dst);
+    }
+    if (dst != null) {
       if (srcIsDir && !Inodes.isDir(dst)) {
         throw FsError.of(Code.ENOTDIR, "'%s' is not a directory", r.getDstName());
       }
@@ -67,44 +97,63 @@ final class Rename {
         throw FsError.of(Code.ENOTEMPTY, "'%s' is not empty", r.getDstName());
       }
     }
-
     long now = ctx.nowNs();
     int srcSubdirDelta = 0;
     int dstSubdirDelta = 0;
     if (dst != null) {
-      replaceTarget(tx, dstEntry.getIno(), dst, now);
       if (Inodes.isDir(dst)) {
+        Inodes.dropDir(tx, dstEntry.getIno(), dst);
         dstSubdirDelta--;
+      } else {
+        Inodes.dropLink(tx, dstEntry.getIno(), dst, now);
       }
     }
     tx.delete(MetaTables.DENTRIES, new DentryKey(srcParent, r.getSrcName()));
     tx.put(MetaTables.DENTRIES, new DentryKey(dstParent, r.getDstName()), srcEntry);
-    InodeRecord.Builder moved = src.toBuilder().setCtimeNs(now).setVersion(src.getVersion() + 1);
+    InodeRecord.Builder moved = Inodes.changed(src, now);
     if (srcIsDir && srcParent != dstParent) {
       moved.setParent(dstParent);
       srcSubdirDelta--;
       dstSubdirDelta++;
     }
     tx.put(MetaTables.INODES, ino, moved.build());
-    if (srcParent == dstParent) {
-      Inodes.touchDir(tx, srcParent, now, srcSubdirDelta + dstSubdirDelta);
-    } else {
-      Inodes.touchDir(tx, srcParent, now, srcSubdirDelta);
-      Inodes.touchDir(tx, dstParent, now, dstSubdirDelta);
-    }
+    touchParents(tx, now, srcParent, srcSubdirDelta, dstParent, dstSubdirDelta);
     return Inodes.empty();
   }
 
-  /** The replaced target loses its name: an (empty) directory goes; a file loses a link. */
-  private static void replaceTarget(Tx tx, long ino, InodeRecord dst, long now) {
-    if (Inodes.isDir(dst)) {
-      tx.delete(MetaTables.INODES, ino);
-      Inodes.adjustUsage(tx, dst.getSubvolumeRoot(), 0, -1);
-    } else if (dst.getNlink() <= 1) {
-      Inodes.dropFile(tx, ino, dst);
+  /** RENAME_EXCHANGE: both names stay, each now names the other's inode. */
+  private static MetaReply exchange(Tx tx, long now, RenameRequest r, DentryRecord srcEntry, InodeRecord src,
+      DentryRecord dstEntry, InodeRecord dst) throws FsError {
+    long srcParent = r.getSrcParent();
+    long dstParent = r.getDstParent();
+    tx.put(MetaTables.DENTRIES, new DentryKey(srcParent, r.getSrcName()), dstEntry);
+    tx.put(MetaTables.DENTRIES, new DentryKey(dstParent, r.getDstName()), srcEntry);
+    InodeRecord.Builder a = Inodes.changed(src, now);
+    InodeRecord.Builder b = Inodes.changed(dst, now);
+    int srcSubdirDelta = 0;
+    if (srcParent != dstParent) {
+      if (Inodes.isDir(src)) {
+        a.setParent(dstParent);
+        srcSubdirDelta--;
+      }
+      if (Inodes.isDir(dst)) {
+        b.setParent(srcParent);
+        srcSubdirDelta++;
+      }
+    }
+    tx.put(MetaTables.INODES, srcEntry.getIno(), a.build());
+    tx.put(MetaTables.INODES, dstEntry.getIno(), b.build());
+    touchParents(tx, now, srcParent, srcSubdirDelta, dstParent, -srcSubdirDelta);
+    return Inodes.empty();
+  }
+
+  private static void touchParents(Tx tx, long now, long srcParent, int srcDelta, long dstParent, int dstDelta)
+      throws FsError {
+    if (srcParent == dstParent) {
+      Inodes.touchDir(tx, srcParent, now, srcDelta + dstDelta);
     } else {
-      tx.put(MetaTables.INODES, ino, dst.toBuilder().setNlink(dst.getNlink() - 1).setCtimeNs(now)
-          .setVersion(dst.getVersion() + 1).build());
+      Inodes.touchDir(tx, srcParent, now, srcDelta);
+      Inodes.touchDir(tx, dstParent, now, dstDelta);
     }
   }
 }

@@ -3,14 +3,25 @@ package io.shoalfs.meta.core;
 import io.shoalfs.meta.store.MetaTables;
 import io.shoalfs.meta.store.Tx;
 import io.shoalfs.proto.meta.Code;
+import io.shoalfs.proto.meta.FileType;
 import io.shoalfs.proto.meta.MetaReply;
 import io.shoalfs.proto.meta.SetAttrRequest;
 import io.shoalfs.proto.records.InodeRecord;
 
 /**
- * set_attr: mode, owner, size and times. Setting the size moves the chunk records wholly beyond the new end to
- * orphan_chunks (the FUSE client truncates the chunk that straddles it on its storage daemon) and sets mtime
- * unless an explicit mtime is given. "now" is the leader's clock from the log entry. ctime is always set.
+ * set_attr: mode, owner, size and times. "now" is the leader's clock from the log entry; ctime is always set
+ * (chmod, chown, truncate and utimensat all change it).
+ *
+ * <ul>
+ *   <li>Size: regular files only (EISDIR for a directory, EINVAL for other types, EFBIG past the largest
+ *       size). The chunk records wholly beyond the new end move to orphan_chunks (the FUSE client truncates the
+ *       chunk that straddles it on its storage daemon), the straddling chunk's written extent is cut, and
+ *       allocated_bytes follows. mtime is set unless an explicit mtime is given.</li>
+ *   <li>Owner: a chown (uid or gid present) of a non-directory clears S_ISUID, and S_ISGID when group-execute
+ *       is set (S_ISGID without it marks mandatory locking and stays), as Linux does for every caller, root
+ *       included. If the request carries a mode too, that mode wins: the FUSE kernel module (without
+ *       handle_killpriv) computes the cleared mode itself and sends it in the same SETATTR.</li>
+ * </ul>
  */
 final class SetAttr {
   private SetAttr() {}
@@ -18,13 +29,25 @@ final class SetAttr {
   static MetaReply apply(Tx tx, WriteContext ctx, SetAttrRequest r) throws FsError {
     long now = ctx.nowNs();
     InodeRecord inode = Inodes.require(tx, r.getIno());
-    if (r.hasSize() && Inodes.isDir(inode)) {
-      throw FsError.of(Code.EISDIR, "cannot set the size of directory %d", r.getIno());
+    if (r.hasSize()) {
+      if (Inodes.isDir(inode)) {
+        throw FsError.of(Code.EISDIR, "cannot set the size of directory %d", r.getIno());
+      }
+      if (inode.getType() != FileType.REGULAR_VALUE) {
+        throw FsError.of(Code.EINVAL, "cannot set the size of a non-regular file");
+      }
+      if (r.getSize() < 0 || r.getSize() > Inodes.MAX_FILE_SIZE) {
+        throw FsError.of(Code.EFBIG, "size %s is too large", Long.toUnsignedString(r.getSize()));
+      }
     }
-    if (r.hasSize() && r.getSize() < 0) {
-      throw FsError.of(Code.EFBIG, "size %s is too large", Long.toUnsignedString(r.getSize()));
+    InodeRecord.Builder b = Inodes.changed(inode, now);
+    if ((r.hasUid() || r.hasGid()) && !Inodes.isDir(inode)) {
+      int mode = inode.getMode() & ~Inodes.S_ISUID;
+      if ((mode & (Inodes.S_ISGID | Inodes.S_IXGRP)) == (Inodes.S_ISGID | Inodes.S_IXGRP)) {
+        mode &= ~Inodes.S_ISGID;
+      }
+      b.setMode(mode);
     }
-    InodeRecord.Builder b = inode.toBuilder().setCtimeNs(now).setVersion(inode.getVersion() + 1);
     if (r.hasMode()) {
       b.setMode(r.getMode() & Inodes.PERMISSION_BITS);
     }
@@ -38,9 +61,9 @@ final class SetAttr {
       long newSize = r.getSize();
       // Also when growing: a chunk allocated past the old end but never committed holds bytes the file must
       // now read as zeros.
-      Inodes.orphanChunksFrom(tx, r.getIno(), Inodes.chunksFor(newSize));
+      long allocDelta = Inodes.cutChunksAt(tx, r.getIno(), newSize);
       Inodes.adjustUsage(tx, inode.getSubvolumeRoot(), newSize - inode.getSize(), 0);
-      b.setSize(newSize).setMtimeNs(now);
+      b.setSize(newSize).setMtimeNs(now).setAllocatedBytes(Math.max(0, inode.getAllocatedBytes() + allocDelta));
     }
     if (r.hasAtimeNs()) {
       b.setAtimeNs(r.getAtimeNs());

@@ -21,8 +21,12 @@ import java.util.List;
  *   <tr><td>inodes</td><td>u64 ino</td><td>InodeRecord</td><td>root directory of the root volume is ino 1</td></tr>
  *   <tr><td>dentries</td><td>u64 parent ino ++ UTF-8 name</td><td>DentryRecord (ino, type)</td>
  *       <td>readdir = prefix scan of the parent, in name byte order</td></tr>
- *   <tr><td>chunks</td><td>u64 ino ++ u32 chunk index</td><td>ChunkRecord (chunk id, group id)</td>
- *       <td>chunk i holds bytes [i*CHUNK_SIZE, (i+1)*CHUNK_SIZE) of the file</td></tr>
+ *   <tr><td>chunks</td><td>u64 ino ++ u32 chunk index</td><td>ChunkRecord (chunk id, group id, written extent
+ *       [lo, hi))</td>
+ *       <td>chunk i holds bytes [i*CHUNK_SIZE, (i+1)*CHUNK_SIZE) of the file; chunk id 0 = reserved by fallocate,
+ *       not placed on storage yet (reads as zeros; alloc_chunk places it)</td></tr>
+ *   <tr><td>xattrs</td><td>u64 ino ++ UTF-8 attribute name (with its namespace prefix)</td><td>the value bytes</td>
+ *       <td>listxattr = prefix scan of the inode; removed with the inode</td></tr>
  *   <tr><td>subvolumes</td><td>UTF-8 name</td><td>SubvolumeRecord</td><td>its root dir is not linked into the root tree</td></tr>
  *   <tr><td>daemons</td><td>UTF-8 daemon id</td><td>DaemonRecord</td><td>each is storage group "g-&lt;id&gt;" for now</td></tr>
  *   <tr><td>usage</td><td>u64 volume root ino</td><td>UsageRecord (bytes, inodes)</td><td>one per volume</td></tr>
@@ -46,6 +50,7 @@ public final class MetaTables {
       new TableDef<>("usage", Codec.U64, Codec.proto(UsageRecord.parser()));
   public static final TableDef<Long, ChunkRecord> ORPHAN_CHUNKS =
       new TableDef<>("orphan_chunks", Codec.U64, Codec.proto(ChunkRecord.parser()));
+  public static final TableDef<XattrKey, byte[]> XATTRS = new TableDef<>("xattrs", XattrKey.CODEC, Codec.BYTES);
   public static final TableDef<String, byte[]> SYSTEM = new TableDef<>("system", Codec.UTF8, Codec.BYTES);
 
   /** system["applied_index"]: term and index of the last log entry whose effects are in this database. */
@@ -54,7 +59,7 @@ public final class MetaTables {
 
   /** All tables, in the order they are opened. */
   public static final List<TableDef<?, ?>> ALL =
-      List.of(INODES, DENTRIES, CHUNKS, SUBVOLUMES, DAEMONS, USAGE, ORPHAN_CHUNKS, SYSTEM);
+      List.of(INODES, DENTRIES, CHUNKS, SUBVOLUMES, DAEMONS, USAGE, ORPHAN_CHUNKS, XATTRS, SYSTEM);
 
   /** A typed key of the system table. */
   public record SystemKey<V>(String key, Codec<V> codec) {}
