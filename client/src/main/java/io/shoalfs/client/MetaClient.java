@@ -127,6 +127,15 @@ public final class MetaClient implements AutoCloseable {
     }
   }
 
+  /**
+   * meta-sessions: the channel to one replica (shared with this client's calls, closed by {@link #close}),
+   * for streams such as Watch ({@code SessionClient}).
+   */
+  public io.grpc.Channel channel(HostPort clientAddress) {
+    return channels.computeIfAbsent(clientAddress, a -> NettyChannelBuilder.forAddress(a.host(), a.port())
+        .usePlaintext().maxInboundMessageSize(GrpcServers.MAX_MESSAGE_BYTES).build());
+  }
+
   private HostPort next(HostPort current) {
     int i = addresses.indexOf(current);
     return addresses.get((i + 1) % addresses.size());

@@ -5,6 +5,8 @@ import io.shoalfs.common.net.GrpcServers;
 import io.shoalfs.common.net.HostPort;
 import io.shoalfs.common.net.MetaAddresses;
 import io.shoalfs.meta.grpc.MetaGrpcService;
+import io.shoalfs.meta.grpc.WatchService;
+import io.shoalfs.meta.raft.SessionReaper;
 import io.shoalfs.meta.raft.MetaStateMachine;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -102,13 +104,18 @@ public final class MetaServer implements AutoCloseable {
   private final RaftServer raft;
   private final Server grpc;
   private final MetaStateMachine stateMachine;
+  private final WatchService watch; // meta-sessions
+  private final SessionReaper reaper; // meta-sessions
   private boolean closed;
 
-  private MetaServer(Config config, RaftServer raft, Server grpc, MetaStateMachine stateMachine) {
+  private MetaServer(Config config, RaftServer raft, Server grpc, MetaStateMachine stateMachine, WatchService watch,
+      SessionReaper reaper) {
     this.config = config;
     this.raft = raft;
     this.grpc = grpc;
     this.stateMachine = stateMachine;
+    this.watch = watch;
+    this.reaper = reaper;
   }
 
   public static MetaServer start(Config cfg) throws IOException {
@@ -132,17 +139,20 @@ public final class MetaServer implements AutoCloseable {
             ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
         .build();
     Server grpc = null;
+    WatchService watch = new WatchService(raft, GROUP_ID, cfg.peers(), sm); // meta-sessions
+    SessionReaper reaper = null;
     try {
       raft.start();
       grpc = GrpcServers.startTcp(clientAddr,
-          List.of(new MetaGrpcService(raft, GROUP_ID, cfg.peers(), tuning.callTimeout())));
+          List.of(new MetaGrpcService(raft, GROUP_ID, cfg.peers(), tuning.callTimeout()).serveWatch(watch)));
+      reaper = SessionReaper.start(raft, GROUP_ID, sm, watch::check); // meta-sessions: leader-side timer
     } catch (IOException | RuntimeException e) {
       GrpcServers.stop(grpc, 1000);
       closeQuietly(raft);
       throw e instanceof IOException io ? io : new IOException("meta " + cfg.id() + " failed to start: " + e, e);
     }
     LOG.info("meta {}: serving raft={} client={} dir={}", cfg.id(), raftAddr, clientAddr, cfg.dir());
-    return new MetaServer(cfg, raft, grpc, sm);
+    return new MetaServer(cfg, raft, grpc, sm, watch, reaper);
   }
 
   private static List<RaftPeer> peersOf(Config cfg) {
@@ -248,6 +258,11 @@ public final class MetaServer implements AutoCloseable {
     }
   }
 
+  /** meta-sessions: open watch streams on this replica (diagnostics and tests). */
+  public int watchStreams() {
+    return watch.streams();
+  }
+
   /** The state machine, for diagnostics and tests (e.g. a local, non-linearizable read on a follower). */
   public MetaStateMachine stateMachine() {
     return stateMachine;
@@ -260,6 +275,7 @@ public final class MetaServer implements AutoCloseable {
       return;
     }
     closed = true;
+    reaper.close(); // meta-sessions
     GrpcServers.stop(grpc, 2000);
     closeQuietly(raft);
     stateMachine.close();

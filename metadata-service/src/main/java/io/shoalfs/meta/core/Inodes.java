@@ -225,10 +225,19 @@ final class Inodes {
    * stays on the storage daemons until a GC deletes it), its xattrs go, its volume's usage drops.
    */
   static void reclaim(Tx tx, long ino, InodeRecord r) {
+    if (OpenFiles.isOpen(tx, ino)) { // meta-sessions: an open inode stays (nlink 0) until its last close
+      OpenFiles.keepUnlinked(tx, ino, r);
+      return;
+    }
     orphanChunksFrom(tx, ino, 0);
     deleteXattrs(tx, ino);
     tx.delete(MetaTables.INODES, ino);
     adjustUsage(tx, r.getSubvolumeRoot(), -usedBytes(r), -1);
+  }
+
+  /** The last close of an unlinked inode (meta-sessions' OpenFiles): reclaims it. */
+  static void dropFile(Tx tx, long ino, InodeRecord r) {
+    reclaim(tx, ino, r);
   }
 
   /** Removes an empty directory's inode (rmdir, rename over it) with its xattrs. */

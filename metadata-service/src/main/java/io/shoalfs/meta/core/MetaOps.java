@@ -30,6 +30,7 @@ public final class MetaOps {
     return switch (op) {
       // FALLOCATE needs none: it reserves chunk records with chunk id 0, placed later by ALLOC_CHUNK.
       case MKDIR, CREATE, ALLOC_CHUNK, CREATE_SUBVOLUME, SYMLINK, MKNOD -> 1;
+      case OPEN_SESSION -> 1;
       default -> 0;
     };
   }
@@ -49,7 +50,7 @@ public final class MetaOps {
     Genesis.stampRoot(tx, ctx.nowNs());
     return switch (r.getOpCase()) {
       case MKDIR -> Mkdir.apply(tx, ctx, r.getMkdir());
-      case CREATE -> Create.apply(tx, ctx, r.getCreate());
+      case CREATE -> OpenFiles.afterCreate(tx, r.getCreate(), Create.apply(tx, ctx, r.getCreate()));
       case UNLINK -> Unlink.apply(tx, ctx, r.getUnlink());
       case RMDIR -> Rmdir.apply(tx, ctx, r.getRmdir());
       case RENAME -> Rename.apply(tx, ctx, r.getRename());
@@ -65,9 +66,15 @@ public final class MetaOps {
       case SET_XATTR -> Xattrs.set(tx, ctx, r.getSetXattr());
       case REMOVE_XATTR -> Xattrs.remove(tx, ctx, r.getRemoveXattr());
       case FALLOCATE -> Fallocate.apply(tx, ctx, r.getFallocate());
-      case OPEN_SESSION, RENEW_SESSION, CLOSE_SESSION,
-           EXPIRE_SESSIONS, OPEN_FILE, CLOSE_FILE, SET_LOCK, CANCEL_LOCK, RELEASE_LOCKS ->
-          throw new FsError(Code.ENOSYS, r.getOpCase() + " is not served yet");
+      case OPEN_SESSION -> Sessions.open(tx, ctx, r.getOpenSession());
+      case RENEW_SESSION -> Sessions.renew(tx, ctx, r.getRenewSession());
+      case CLOSE_SESSION -> Sessions.close(tx, ctx, r.getCloseSession());
+      case EXPIRE_SESSIONS -> Sessions.expire(tx, ctx, r.getExpireSessions());
+      case OPEN_FILE -> OpenFiles.open(tx, ctx, r.getOpenFile());
+      case CLOSE_FILE -> OpenFiles.close(tx, ctx, r.getCloseFile());
+      case SET_LOCK -> Locks.set(tx, ctx, r.getSetLock());
+      case CANCEL_LOCK -> Locks.cancel(tx, ctx, r.getCancelLock());
+      case RELEASE_LOCKS -> Locks.release(tx, ctx, r.getReleaseLocks());
       default -> throw new IllegalStateException("not a write operation: " + r.getOpCase());
     };
   }
@@ -86,7 +93,7 @@ public final class MetaOps {
       case READ_LINK -> ReadLink.read(tx, r.getReadLink());
       case GET_XATTR -> Xattrs.get(tx, r.getGetXattr());
       case LIST_XATTR -> Xattrs.list(tx, r.getListXattr());
-      case GET_LOCK -> throw new FsError(Code.ENOSYS, r.getOpCase() + " is not served yet");
+      case GET_LOCK -> Locks.get(tx, r.getGetLock());
       default -> throw new IllegalStateException("not a read operation: " + r.getOpCase());
     };
   }

@@ -55,6 +55,26 @@ public final class MetaGrpcService extends MetaServiceGrpc.MetaServiceImplBase {
   /** Bounds each call below the client's own attempt timeout, so the client sees a code, not a deadline. */
   private final Duration callTimeout;
 
+  /** meta-sessions: serves the Watch RPC; null = UNIMPLEMENTED. */
+  private volatile WatchService watch;
+
+  /** meta-sessions: the Watch RPC goes to {@code w}. */
+  public MetaGrpcService serveWatch(WatchService w) {
+    this.watch = w;
+    return this;
+  }
+
+  /** meta-sessions: the cache-coherence stream of one session (see {@link WatchService}). */
+  @Override
+  public void watch(io.shoalfs.proto.meta.WatchRequest request, StreamObserver<io.shoalfs.proto.meta.WatchEvent> out) {
+    WatchService w = watch;
+    if (w == null) {
+      super.watch(request, out);
+    } else {
+      w.watch(request, out);
+    }
+  }
+
   public MetaGrpcService(RaftServer server, RaftGroupId groupId, Map<String, HostPort> peers, Duration callTimeout) {
     this.server = server;
     this.groupId = groupId;

@@ -2,6 +2,7 @@ package io.shoalfs.meta.raft;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.shoalfs.common.store.TableDef;
+import io.shoalfs.meta.core.Changes;
 import io.shoalfs.meta.core.FsError;
 import io.shoalfs.meta.core.Genesis;
 import io.shoalfs.meta.core.MetaOps;
@@ -19,12 +20,15 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Function;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.proto.RaftProtos.RaftConfigurationProto;
+import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupId;
@@ -72,10 +76,49 @@ public final class MetaStateMachine extends BaseStateMachine {
   private MetaStore store;
   private volatile RaftServer.Division division;
   private final AtomicInteger installedSnapshots = new AtomicInteger();
+  // ---- meta-sessions: leader-internal submissions and change hook ----
+  /**
+   * The Raft client id of this replica's own proposals (session expiry). Random per process, so no client can
+   * send with it: a client-sent ExpireSessions gets EPERM in {@link #startTransaction}.
+   */
+  private final ClientId internalClientId = ClientId.randomId();
+  /** Gets the changes of every applied entry (the watch hub); null = nobody listens. */
+  private volatile ChangeListener changeListener;
+
+  /** Receives what each applied entry changed, in log order, on the apply thread, after the commit. */
+  public interface ChangeListener {
+    /** True if anybody watches here (only then are changes collected). */
+    boolean active();
+
+    void applied(List<Changes.Routed> changes);
+  }
 
   public MetaStateMachine(String name, Path dbDir) {
     this.name = name;
     this.dbDir = dbDir;
+  }
+
+  /** meta-sessions: the client id of this replica's own proposals (see {@link #internalClientId}). */
+  public ClientId internalClientId() {
+    return internalClientId;
+  }
+
+  /** meta-sessions: where applied changes go (the watch hub). */
+  public void setChangeListener(ChangeListener listener) {
+    this.changeListener = listener;
+  }
+
+  /**
+   * meta-sessions: runs a read against this replica's current state under the state lock, without any
+   * consistency protocol (the leader's session timer and watch service); null while the store is closed.
+   */
+  public <T> T readState(Function<Tx, T> read) {
+    lock.readLock().lock();
+    try {
+      return store == null ? null : read.apply(store.begin());
+    } finally {
+      lock.readLock().unlock();
+    }
   }
 
   @Override
@@ -157,6 +200,9 @@ public final class MetaStateMachine extends BaseStateMachine {
     if (op == MetaRequest.OpCase.OP_NOT_SET || MetaOps.isRead(op)) {
       return reject(request, new FsError(Code.EINVAL, "not a write operation: " + op));
     }
+    if (op == MetaRequest.OpCase.EXPIRE_SESSIONS && !internalClientId.equals(request.getClientId())) {
+      return reject(request, new FsError(Code.EPERM, "sessions are expired by the leader only"));
+    }
     MetaLogEntry.Builder entry = MetaLogEntry.newBuilder().setNowNs(clockNs()).setRequest(req);
     lock.readLock().lock();
     try {
@@ -209,6 +255,8 @@ public final class MetaStateMachine extends BaseStateMachine {
       throw new IllegalStateException("meta " + name + ": log entry " + ti + " is unreadable", e);
     }
     MetaReply reply;
+    List<Changes.Routed> changes = null;
+    ChangeListener listener = changeListener;
     lock.writeLock().lock();
     try {
       if (store == null) {
@@ -227,6 +275,9 @@ public final class MetaStateMachine extends BaseStateMachine {
         reply = e.toReply();
         tx = store.begin();
       }
+      if (listener != null && listener.active()) {
+        changes = Changes.collect(tx); // meta-sessions: before the commit, while the old state is readable
+      }
       store.commit(tx, appliedRecord(ti));
       updateLastAppliedTermIndex(ti);
     } catch (RuntimeException e) {
@@ -234,6 +285,9 @@ public final class MetaStateMachine extends BaseStateMachine {
       throw e;
     } finally {
       lock.writeLock().unlock();
+    }
+    if (changes != null && !changes.isEmpty()) {
+      listener.applied(changes); // meta-sessions: the watch hub, after the commit and outside the lock
     }
     return CompletableFuture.completedFuture(Message.valueOf(toRatis(reply)));
   }

@@ -7,6 +7,10 @@ import io.shoalfs.proto.records.ChunkRecord;
 import io.shoalfs.proto.records.DaemonRecord;
 import io.shoalfs.proto.records.DentryRecord;
 import io.shoalfs.proto.records.InodeRecord;
+import io.shoalfs.proto.records.LockTableRecord;
+import io.shoalfs.proto.records.OpenCountRecord;
+import io.shoalfs.proto.records.SessionRecord;
+import io.shoalfs.proto.records.UnlinkedRecord;
 import io.shoalfs.proto.records.SubvolumeRecord;
 import io.shoalfs.proto.records.UsageRecord;
 import java.util.List;
@@ -32,6 +36,16 @@ import java.util.List;
  *   <tr><td>usage</td><td>u64 volume root ino</td><td>UsageRecord (bytes, inodes)</td><td>one per volume</td></tr>
  *   <tr><td>orphan_chunks</td><td>u64 chunk id</td><td>ChunkRecord (chunk id, group id)</td>
  *       <td>chunks dropped by truncate, unlink, rename-over, subvolume delete: for a later GC</td></tr>
+ *   <tr><td>sessions</td><td>u64 session id</td><td>SessionRecord (client, scope root, last renewal)</td>
+ *       <td>client sessions with a lease (core {@code Sessions})</td></tr>
+ *   <tr><td>opens</td><td>u64 session id ++ u64 ino ({@link PairKey})</td><td>OpenCountRecord</td>
+ *       <td>opens of one inode by one session; released with the session</td></tr>
+ *   <tr><td>open_inodes</td><td>u64 ino</td><td>OpenCountRecord</td><td>sum of opens over all sessions</td></tr>
+ *   <tr><td>unlinked</td><td>u64 ino</td><td>UnlinkedRecord</td>
+ *       <td>nlink-0 inodes still open; reclaimed at their last close or session expiry</td></tr>
+ *   <tr><td>locks</td><td>u64 ino</td><td>LockTableRecord (held, waiting FIFO)</td><td>flock and POSIX locks</td></tr>
+ *   <tr><td>session_locks</td><td>u64 session id ++ u64 ino ({@link PairKey})</td><td>empty</td>
+ *       <td>inodes where the session holds or waits for a lock</td></tr>
  *   <tr><td>system</td><td>UTF-8 key</td><td>per key, see {@link #APPLIED_INDEX}</td><td>bookkeeping of the state machine</td></tr>
  * </table>
  */
@@ -51,6 +65,18 @@ public final class MetaTables {
   public static final TableDef<Long, ChunkRecord> ORPHAN_CHUNKS =
       new TableDef<>("orphan_chunks", Codec.U64, Codec.proto(ChunkRecord.parser()));
   public static final TableDef<XattrKey, byte[]> XATTRS = new TableDef<>("xattrs", XattrKey.CODEC, Codec.BYTES);
+  public static final TableDef<Long, SessionRecord> SESSIONS =
+      new TableDef<>("sessions", Codec.U64, Codec.proto(SessionRecord.parser()));
+  public static final TableDef<PairKey, OpenCountRecord> OPENS =
+      new TableDef<>("opens", PairKey.CODEC, Codec.proto(OpenCountRecord.parser()));
+  public static final TableDef<Long, OpenCountRecord> OPEN_INODES =
+      new TableDef<>("open_inodes", Codec.U64, Codec.proto(OpenCountRecord.parser()));
+  public static final TableDef<Long, UnlinkedRecord> UNLINKED =
+      new TableDef<>("unlinked", Codec.U64, Codec.proto(UnlinkedRecord.parser()));
+  public static final TableDef<Long, LockTableRecord> LOCKS =
+      new TableDef<>("locks", Codec.U64, Codec.proto(LockTableRecord.parser()));
+  public static final TableDef<PairKey, byte[]> SESSION_LOCKS =
+      new TableDef<>("session_locks", PairKey.CODEC, Codec.BYTES);
   public static final TableDef<String, byte[]> SYSTEM = new TableDef<>("system", Codec.UTF8, Codec.BYTES);
 
   /** system["applied_index"]: term and index of the last log entry whose effects are in this database. */
@@ -59,7 +85,8 @@ public final class MetaTables {
 
   /** All tables, in the order they are opened. */
   public static final List<TableDef<?, ?>> ALL =
-      List.of(INODES, DENTRIES, CHUNKS, SUBVOLUMES, DAEMONS, USAGE, ORPHAN_CHUNKS, XATTRS, SYSTEM);
+      List.of(INODES, DENTRIES, CHUNKS, SUBVOLUMES, DAEMONS, USAGE, ORPHAN_CHUNKS, XATTRS, SYSTEM,
+          SESSIONS, OPENS, OPEN_INODES, UNLINKED, LOCKS, SESSION_LOCKS);
 
   /** A typed key of the system table. */
   public record SystemKey<V>(String key, Codec<V> codec) {}

@@ -57,6 +57,30 @@ public final class Tx {
     }
   }
 
+  /**
+   * Change tracking (the watch stream and lock grants): visits every key of {@code t} this Tx writes, in
+   * staging order, with the staged value or null for a delete.
+   */
+  public <K, V> void forEachStaged(TableDef<K, V> t, java.util.function.BiConsumer<K, V> visitor) {
+    Map<ByteBuffer, byte[]> writes = staged.get(t);
+    if (writes == null) {
+      return;
+    }
+    for (var w : writes.entrySet()) {
+      visitor.accept(t.keyCodec().decode(toArray(w.getKey())), w.getValue() == null ? null
+          : t.valueCodec().decode(w.getValue()));
+    }
+  }
+
+  /** The committed value, ignoring what this Tx staged: the state before the operation. */
+  public <K, V> V getCommitted(TableDef<K, V> t, K key) {
+    try {
+      return rocks.get(t, key);
+    } catch (RocksDBException e) {
+      throw new StoreException("read of " + t.name() + " failed: " + e.getMessage(), e);
+    }
+  }
+
   public boolean isEmpty() {
     return staged.isEmpty();
   }
