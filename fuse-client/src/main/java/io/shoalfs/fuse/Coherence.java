@@ -1,12 +1,12 @@
 package io.shoalfs.fuse;
 
+import io.shoalfs.client.SessionClient;
 import io.shoalfs.fuse.ll.Notifier;
 import io.shoalfs.proto.meta.EntryChanged;
 import io.shoalfs.proto.meta.InodeChanged;
-import io.shoalfs.proto.meta.WatchEvent;
+import io.shoalfs.proto.meta.LockGranted;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * client's change could interleave, which the event does not tell. The Notifier returns at once (the binding
  * sends from its own thread), so the watch thread never waits for the kernel.
  */
-final class Coherence implements Consumer<WatchEvent> {
+final class Coherence implements SessionClient.Listener {
   private static final Logger LOG = LoggerFactory.getLogger(Coherence.class);
 
   private final NodeTable nodes;
@@ -45,17 +45,19 @@ final class Coherence implements Consumer<WatchEvent> {
   }
 
   @Override
-  public void accept(WatchEvent e) {
-    switch (e.getEventCase()) {
-      case INODE -> inode(e.getInode());
-      case ENTRY -> entry(e.getEntry());
-      case LOCK_GRANTED -> locks.granted(e.getLockGranted().getIno(), e.getLockGranted().getLock());
-      case RESYNC -> resync();
-      default -> LOG.debug("ignoring watch event {}", e.getEventCase());
-    }
+  public void onLockGranted(LockGranted g) {
+    locks.granted(g.getIno(), g.getLock());
   }
 
-  private void inode(InodeChanged c) {
+  @Override
+  public void onSessionLost(long lostSession, long newSession) {
+    // Opens and locks of the old session are gone on the service; the kernel's caches may be stale too.
+    locks.sessionLost();
+    onResync();
+  }
+
+  @Override
+  public void onInode(InodeChanged c) {
     long ino = c.getIno();
     Notifier n = notifier;
     if (n == null || !nodes.holds(ino)) {
@@ -69,7 +71,8 @@ final class Coherence implements Consumer<WatchEvent> {
     }
   }
 
-  private void entry(EntryChanged c) {
+  @Override
+  public void onEntry(EntryChanged c) {
     Notifier n = notifier;
     if (n != null && nodes.holds(c.getParent())) {
       n.invalidateEntry(nodes.toKernel(c.getParent()), c.getName());
@@ -77,7 +80,8 @@ final class Coherence implements Consumer<WatchEvent> {
   }
 
   /** Drops everything the kernel holds of this mount. */
-  void resync() {
+  @Override
+  public void onResync() {
     Notifier n = notifier;
     if (n != null) {
       List<Long> inodes = new ArrayList<>();

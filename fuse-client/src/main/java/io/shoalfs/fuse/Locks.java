@@ -108,9 +108,8 @@ final class Locks {
           return;
         } catch (TimeoutException e) {
           if (req.interrupted()) {
-            cancel(key);
-            if (w.granted().isDone()) {
-              return;
+            if (!cancel(key) || w.granted().isDone()) {
+              return; // granted before the cancel arrived: the lock is held
             }
             throw new InterruptedException("lock wait interrupted");
           }
@@ -123,9 +122,11 @@ final class Locks {
     }
   }
 
-  private void cancel(Key key) throws MetaException {
-    meta.call(MetaRequest.newBuilder().setCancelLock(CancelLockRequest.newBuilder().setIno(key.ino())
-        .setSessionId(sessionId.getAsLong()).setOwner(key.owner()).setKind(key.kind())).build());
+  /** Withdraws a queued request; true if it was still waiting, false if it had been granted. */
+  private boolean cancel(Key key) throws MetaException {
+    return meta.call(MetaRequest.newBuilder().setCancelLock(CancelLockRequest.newBuilder().setIno(key.ino())
+        .setSessionId(sessionId.getAsLong()).setOwner(key.owner()).setKind(key.kind())).build())
+        .getLock().getQueued();
   }
 
   /** A LockGranted event of the watch. */
@@ -136,20 +137,34 @@ final class Locks {
     }
   }
 
-  /** After a watch resync: a waiter whose grant event was lost finds out by asking again without waiting. */
+  /**
+   * After a watch resync: a waiter whose grant event was lost finds out by sending its request again (the
+   * service keeps its place in the queue). Runs off the watch thread, which must not block.
+   */
   void retryWaiters() {
-    for (Waiter w : waiters.values()) {
-      if (w.granted().isDone()) {
-        continue;
-      }
-      try {
-        meta.call(MetaRequest.newBuilder().setSetLock(w.request().toBuilder().setWait(false)).build());
-        w.granted().complete(null);
-      } catch (MetaException e) {
-        if (e.code() != Code.EAGAIN) {
+    if (waiters.isEmpty()) {
+      return;
+    }
+    Thread.ofVirtual().name("shoal-lock-resend").start(() -> {
+      for (Waiter w : waiters.values()) {
+        if (w.granted().isDone()) {
+          continue;
+        }
+        try {
+          if (!meta.call(MetaRequest.newBuilder().setSetLock(w.request()).build()).getLock().getQueued()) {
+            w.granted().complete(null);
+          }
+        } catch (MetaException e) {
           w.granted().completeExceptionally(e);
         }
       }
+    });
+  }
+
+  /** The session was lost (its locks and queued requests with it): every wait fails. */
+  void sessionLost() {
+    for (Waiter w : waiters.values()) {
+      w.granted().completeExceptionally(new MetaException(Code.ENOLCK, "the client session was lost"));
     }
   }
 

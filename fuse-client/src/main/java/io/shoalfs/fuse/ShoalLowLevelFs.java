@@ -217,7 +217,7 @@ final class ShoalLowLevelFs implements LowLevelFs {
   @Override
   public void unlink(Request req, long parent, String name) throws FuseError {
     try {
-      ns.unlink(nodes.toShoal(parent), name);
+      ns.unlink(nodes.toShoal(parent), name, req.uid());
     } catch (MetaException | FsException e) {
       throw error(e);
     }
@@ -226,7 +226,7 @@ final class ShoalLowLevelFs implements LowLevelFs {
   @Override
   public void rmdir(Request req, long parent, String name) throws FuseError {
     try {
-      ns.rmdir(nodes.toShoal(parent), name);
+      ns.rmdir(nodes.toShoal(parent), name, req.uid());
     } catch (MetaException | FsException e) {
       throw error(e);
     }
@@ -246,7 +246,7 @@ final class ShoalLowLevelFs implements LowLevelFs {
   public void rename(Request req, long parent, String name, long newParent, String newName, int flags)
       throws FuseError {
     try {
-      ns.rename(nodes.toShoal(parent), name, nodes.toShoal(newParent), newName, flags);
+      ns.rename(nodes.toShoal(parent), name, nodes.toShoal(newParent), newName, flags, req.uid());
     } catch (MetaException | FsException e) {
       throw error(e);
     }

@@ -118,25 +118,26 @@ public final class Namespace {
         .setNewName(newName))).getAttr();
   }
 
-  public void unlink(long parent, String name) throws MetaException, FsException {
+  /** @param callerUid the caller's fsuid, for the sticky-directory rule (the service answers EPERM) */
+  public void unlink(long parent, String name, int callerUid) throws MetaException, FsException {
     checkName(name);
-    meta.unlink(parent, name);
+    meta.unlink(parent, name, callerUid);
   }
 
-  public void rmdir(long parent, String name) throws MetaException, FsException {
+  public void rmdir(long parent, String name, int callerUid) throws MetaException, FsException {
     checkName(name);
-    meta.rmdir(parent, name);
+    meta.rmdir(parent, name, callerUid);
   }
 
   /** renameat2: flags RENAME_NOREPLACE 1, RENAME_EXCHANGE 2 (both at once: EINVAL, as Linux says). */
-  public void rename(long parent, String name, long newParent, String newName, int flags)
+  public void rename(long parent, String name, long newParent, String newName, int flags, int callerUid)
       throws MetaException, FsException {
     checkName(name);
     checkName(newName);
     if ((flags & ~3) != 0 || flags == 3) {
       throw new FsException(Errno.EINVAL, "rename flags " + flags);
     }
-    meta.rename(parent, name, newParent, newName, flags);
+    meta.rename(parent, name, newParent, newName, flags, callerUid);
   }
 
   /** Changes only what the request sets (size changes go through the open-file layer, not here). */
