@@ -12,6 +12,7 @@ import io.shoalfs.proto.meta.StorageDaemon;
 import io.shoalfs.proto.meta.StorageGroup;
 import io.shoalfs.proto.storage.*;
 import java.io.IOException;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -27,6 +28,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class StorageClient implements AutoCloseable {
   private static final long CALL_TIMEOUT_SECONDS = 30;
+  /** How long the retry after UNAVAILABLE waits for a fresh connection to the daemon. */
+  static final long RECONNECT_WAIT_MILLIS = 3000;
 
   private final MetaClient meta;
   private final Map<String, List<StorageDaemon>> groups = new ConcurrentHashMap<>();
@@ -57,7 +60,7 @@ public final class StorageClient implements AutoCloseable {
     WriteChunkRequest req = WriteChunkRequest.newBuilder()
         .setChunkId(chunk.getChunkId()).setOffset(offset).setData(data).setSync(sync).build();
     try {
-      stub(chunk).writeChunk(req);
+      call(chunk.getGroupId(), st -> st.writeChunk(req));
     } catch (StatusRuntimeException e) {
       throw new IOException("write of chunk " + chunk.getChunkId() + " failed: " + describe(e), e);
     }
@@ -67,7 +70,7 @@ public final class StorageClient implements AutoCloseable {
     ReadChunkRequest req = ReadChunkRequest.newBuilder()
         .setChunkId(chunk.getChunkId()).setOffset(offset).setLength(length).build();
     try {
-      return stub(chunk).readChunk(req).getData();
+      return call(chunk.getGroupId(), st -> st.readChunk(req)).getData();
     } catch (StatusRuntimeException e) {
       throw new IOException("read of chunk " + chunk.getChunkId() + " failed: " + describe(e), e);
     }
@@ -75,10 +78,25 @@ public final class StorageClient implements AutoCloseable {
 
   public void truncate(ChunkRef chunk, int length) throws IOException {
     try {
-      stub(chunk).truncateChunk(
-          TruncateChunkRequest.newBuilder().setChunkId(chunk.getChunkId()).setLength(length).build());
+      TruncateChunkRequest req =
+          TruncateChunkRequest.newBuilder().setChunkId(chunk.getChunkId()).setLength(length).build();
+      call(chunk.getGroupId(), st -> st.truncateChunk(req));
     } catch (StatusRuntimeException e) {
       throw new IOException("truncate of chunk " + chunk.getChunkId() + " failed: " + describe(e), e);
+    }
+  }
+
+  /**
+   * Makes every write the daemons of {@code groupId} acknowledged so far durable (an fsync of their logs) before
+   * it returns: what fsync(2) needs, once per group written. {@code chunkIds} names the chunks written (a hint
+   * for stores that keep chunks apart; today's daemons sync everything).
+   */
+  public void sync(String groupId, Collection<Long> chunkIds) throws IOException {
+    SyncRequest req = SyncRequest.newBuilder().addAllChunkIds(chunkIds).build();
+    try {
+      call(groupId, st -> st.sync(req));
+    } catch (StatusRuntimeException e) {
+      throw new IOException("sync of storage group " + groupId + " failed: " + describe(e), e);
     }
   }
 
@@ -88,26 +106,54 @@ public final class StorageClient implements AutoCloseable {
     return e.getStatus().getCode() + (d == null ? "" : ": " + d.lines().findFirst().orElse(""));
   }
 
-  private StorageServiceGrpc.StorageServiceBlockingStub stub(ChunkRef chunk) throws IOException {
-    List<StorageDaemon> members = groups.get(chunk.getGroupId());
+  private interface Rpc<T> {
+    T run(StorageServiceGrpc.StorageServiceBlockingStub stub);
+  }
+
+  /**
+   * One call, tried a second time after UNAVAILABLE (every storage call is idempotent): gRPC keeps a channel
+   * whose connection failed in a back-off of up to two minutes during which calls fail at once, so a daemon
+   * that restarted would stay unreachable long after it is back. Resetting the back-off makes the second try
+   * connect anew, waiting (bounded by {@link #RECONNECT_WAIT_MILLIS}) for the connection instead of failing on
+   * the stale state; if the daemon is still down it fails after that wait.
+   */
+  private <T> T call(String groupId, Rpc<T> rpc) throws IOException {
+    ManagedChannel ch = channel(groupId);
+    try {
+      return rpc.run(stub(ch));
+    } catch (StatusRuntimeException e) {
+      if (e.getStatus().getCode() != io.grpc.Status.Code.UNAVAILABLE) {
+        throw e;
+      }
+      ch.resetConnectBackoff();
+      return rpc.run(StorageServiceGrpc.newBlockingStub(ch).withWaitForReady()
+          .withDeadlineAfter(RECONNECT_WAIT_MILLIS, TimeUnit.MILLISECONDS));
+    }
+  }
+
+  private static StorageServiceGrpc.StorageServiceBlockingStub stub(ManagedChannel ch) {
+    return StorageServiceGrpc.newBlockingStub(ch).withDeadlineAfter(CALL_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+  }
+
+  private ManagedChannel channel(String groupId) throws IOException {
+    List<StorageDaemon> members = groups.get(groupId);
     if (members == null) {
       try {
         refreshLayout();
       } catch (MetaException e) {
-        throw new IOException("cannot resolve storage group " + chunk.getGroupId() + ": " + e.getMessage(), e);
+        throw new IOException("cannot resolve storage group " + groupId + ": " + e.getMessage(), e);
       }
-      members = groups.get(chunk.getGroupId());
+      members = groups.get(groupId);
       if (members == null || members.isEmpty()) {
-        throw new IOException("storage group " + chunk.getGroupId() + " has no daemons");
+        throw new IOException("storage group " + groupId + " has no daemons");
       }
     }
     String address = members.get(0).getAddress();
-    ManagedChannel ch = channels.computeIfAbsent(address, a -> {
+    return channels.computeIfAbsent(address, a -> {
       HostPort hp = HostPort.parse(a);
       return NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext()
           .maxInboundMessageSize(GrpcServers.MAX_MESSAGE_BYTES).build();
     });
-    return StorageServiceGrpc.newBlockingStub(ch).withDeadlineAfter(CALL_TIMEOUT_SECONDS, TimeUnit.SECONDS);
   }
 
   @Override

@@ -78,6 +78,11 @@ public final class StorageServer implements AutoCloseable {
   }
 
   /** Opens the store, starts serving, and begins registering; returns once the gRPC server listens. */
+  /** The configuration it was started with (to start it again on the same directory and address). */
+  public Config config() {
+    return cfg;
+  }
+
   public static StorageServer start(Config cfg) throws IOException {
     if (cfg.capacityBytes() == 0) {
       cfg = new Config(cfg.id(), cfg.metaAddrs(), cfg.dir(), cfg.listen(), freeSpace(cfg.dir()));

@@ -12,6 +12,7 @@ public final class Errno {
   public static final int EINVAL = Code.EINVAL_VALUE;
   public static final int EFBIG = Code.EFBIG_VALUE;
   public static final int ENAMETOOLONG = Code.ENAMETOOLONG_VALUE;
+  public static final int EOPNOTSUPP = Code.EOPNOTSUPP_VALUE;
 
   private Errno() {}
 }

@@ -8,16 +8,26 @@ import io.shoalfs.client.StorageClient;
 import io.shoalfs.common.Layout;
 import io.shoalfs.proto.meta.Attr;
 import io.shoalfs.proto.meta.ChunkRef;
+import io.shoalfs.proto.meta.CommitWriteRequest;
+import io.shoalfs.proto.meta.Extent;
+import io.shoalfs.proto.meta.FallocateRequest;
 import io.shoalfs.proto.meta.FileType;
+import io.shoalfs.proto.meta.MetaReply;
+import io.shoalfs.proto.meta.MetaRequest;
 import io.shoalfs.proto.meta.SetAttrRequest;
 import java.io.IOException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,34 +39,83 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Consistency is close-to-open (DESIGN decision 7): open takes the attributes the caller just fetched and
  * forgets the chunk map and read-ahead of the file; writes reach the storage daemons when the write buffer fills
- * (or a read, truncate or non-contiguous write needs it) and become visible to other clients when flush, fsync or
- * release commits the new size.
+ * (or a read, truncate or non-contiguous write needs it) and become visible to other clients when flush, fsync,
+ * release or the background flusher commits the new size. The flusher bounds the dirty age: buffered writes of
+ * an open file older than {@link FsConfig#dirtyAge()} are sent and committed.
  *
- * <p>Thread-safe: data operations on one inode are serialized on its {@link OpenInode}; different inodes proceed
- * in parallel.
+ * <p>Durability (DESIGN decision 12): fsync on any handle of an inode syncs every storage group this client
+ * wrote for the inode since its last sync, also writes made through handles already closed (the inode's record
+ * outlives its last close, bounded by {@link FsConfig#unsyncedClosedMax()}, until an fsync or the flusher
+ * synced it). A commit never sets the size past what the storage daemons acknowledged.
  *
  * <p>Errors: {@link MetaException} (an errno from the metadata service), {@link IOException} (a storage daemon
- * failed) and {@link FsException} (an errno decided here, or a remembered write-back failure).
+ * failed) and {@link FsException} (an errno decided here, or a remembered write-back failure). A failed send or
+ * sync is remembered per inode like Linux's errseq: the next write, flush and fsync of every handle of the inode
+ * (including handles opened later, if no handle has seen it yet) fails once with it (EIO), and it is logged once
+ * at WARN with the inode.
+ *
+ * <p>Locking: operations on one inode are serialized by its {@link OpenInode#lock}, which is held across the
+ * storage and metadata calls of that operation (one send or commit at a time per inode, as the kernel
+ * serializes writeback of one inode); different inodes proceed in parallel. The inode table's lock is never held
+ * across a remote call. The flusher only tryLocks an inode (a busy inode is being written or flushed anyway, and
+ * is looked at again on the next tick), so it never blocks behind an application and never blocks other inodes.
+ * Lock order: an inode's lock, then the table's.
  */
 public final class FileIo implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(FileIo.class);
   private static final int CHUNK = Layout.CHUNK_SIZE;
   private static final int O_ACCMODE = 03;
+  /** fallocate(2) mode bits. */
+  public static final int FALLOC_FL_KEEP_SIZE = 1;
+  public static final int FALLOC_FL_PUNCH_HOLE = 2;
+  /** Bound on per-chunk extents gathered for one commit; past it the write commits early. */
+  static final int MAX_EXTENTS = 1024;
+  /** How long a closed file's failure that no fsync has reported yet is kept for a later descriptor. */
+  static final long ERROR_KEEP_NANOS = TimeUnit.SECONDS.toNanos(60);
+  /** Zeros sent by hole punching, in pieces; never written to. */
+  private static final byte[] ZEROS = new byte[1 << 20];
 
   private final MetaClient meta;
   private final StorageClient storage;
   private final FsConfig config;
   private final Map<Long, Handle> handles = new ConcurrentHashMap<>();
-  /** Open inodes by number; guarded by itself (also guards {@link OpenInode#refs}). */
+  /** Inode records by number (open, or closed with writes not yet durable); guarded by itself. */
   private final Map<Long, OpenInode> inodes = new HashMap<>();
+  /** Records in {@link #inodes} with no handle open; guarded by {@link #inodes}. */
+  private int lingering;
   private final AtomicLong nextFh = new AtomicLong(1);
+  private final ScheduledExecutorService flusher;
 
-  private record Handle(long fh, OpenInode inode, int flags) {}
+  /** One open descriptor; {@code errSeq} is the inode's failure count this handle has reported (errseq). */
+  private static final class Handle {
+    final long fh;
+    final OpenInode inode;
+    final int flags;
+    int errSeq;
+
+    Handle(long fh, OpenInode inode, int flags) {
+      this.fh = fh;
+      this.inode = inode;
+      this.flags = flags;
+    }
+  }
 
   public FileIo(MetaClient meta, StorageClient storage, FsConfig config) {
     this.meta = meta;
     this.storage = storage;
     this.config = config;
+    Duration age = config.dirtyAge();
+    if (age.isZero()) {
+      flusher = null;
+    } else {
+      flusher = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "shoal-flusher");
+        t.setDaemon(true);
+        return t;
+      });
+      long tick = Math.max(10, age.toMillis() / 4);
+      flusher.scheduleWithFixedDelay(this::flushOld, tick, tick, TimeUnit.MILLISECONDS);
+    }
   }
 
   /**
@@ -66,30 +125,50 @@ public final class FileIo implements AutoCloseable {
   public long open(Attr attr, int flags) {
     OpenInode n;
     synchronized (inodes) {
-      n = inodes.computeIfAbsent(attr.getIno(), OpenInode::new);
+      n = inodes.get(attr.getIno());
+      if (n == null) {
+        n = new OpenInode(attr.getIno());
+        inodes.put(attr.getIno(), n);
+      } else if (n.refs == 0) {
+        lingering--;
+      }
       n.refs++;
     }
-    synchronized (n) {
+    long fh = nextFh.getAndIncrement();
+    Handle h = new Handle(fh, n, flags & O_ACCMODE);
+    n.lock.lock();
+    try {
       // Close-to-open: whatever other clients committed before this open is what reads see now.
       n.size = attr.getSize();
       n.chunks.clear();
       n.dropReadAhead();
+      // Like Linux's errseq_sample: a failure nobody has reported yet is reported on this descriptor too.
+      h.errSeq = n.errSeen ? n.errSeq : n.errSeq - 1;
+    } finally {
+      n.lock.unlock();
     }
-    long fh = nextFh.getAndIncrement();
-    handles.put(fh, new Handle(fh, n, flags & O_ACCMODE));
+    handles.put(fh, h);
     return fh;
   }
 
   /** The inode a handle is open on. */
   public long inoOf(long fh) throws FsException {
-    return handle(fh).inode().ino;
+    return handle(fh).inode.ino;
   }
 
-  /** Reads up to {@code length} bytes at {@code offset}; returns the count (short only at the end of file). */
+  /**
+   * Reads up to {@code length} bytes at {@code offset}; returns the count (short only at the end of file).
+   * Reads see this client's own writes, also those still buffered.
+   */
   public int read(long fh, long offset, int length, ByteSink dst) throws MetaException, IOException, FsException {
-    OpenInode n = handle(fh).inode();
-    synchronized (n) {
-      flushBuffer(n, false);
+    OpenInode n = handle(fh).inode;
+    n.lock.lock();
+    try {
+      try {
+        flushBuffer(n);
+      } catch (MetaException | IOException e) {
+        // Remembered for the writers' next write, flush and fsync; the read itself can go on.
+      }
       long size = n.visibleSize();
       if (offset >= size || length <= 0) {
         return 0;
@@ -107,11 +186,13 @@ public final class FileIo implements AutoCloseable {
         done += take;
       }
       return want;
+    } finally {
+      n.lock.unlock();
     }
   }
 
   /** Fetches [pos, pos + read-ahead) clipped to the chunk and the file size into the read-ahead window. */
-  private void fillReadAhead(OpenInode n, long pos, long size) throws MetaException, IOException, FsException {
+  private void fillReadAhead(OpenInode n, long pos, long size) throws MetaException, IOException {
     int index = chunkIndex(pos);
     int inChunk = (int) (pos % CHUNK);
     int len = (int) Math.min(Math.min(config.readAheadBytes(), CHUNK - inChunk), size - pos);
@@ -149,13 +230,19 @@ public final class FileIo implements AutoCloseable {
     return known == OpenInode.HOLE ? null : known;
   }
 
-  /** Writes {@code length} bytes at {@code offset} into the write buffer, sending full buffers on. */
+  /**
+   * Writes {@code length} bytes at {@code offset} into the write buffer, sending full buffers on. Fails with a
+   * write-back error of this inode that this handle has not reported yet (and then writes nothing).
+   */
   public int write(long fh, long offset, int length, ByteSource src) throws MetaException, IOException, FsException {
-    OpenInode n = handle(fh).inode();
+    Handle h = handle(fh);
+    OpenInode n = h.inode;
     if (offset < 0 || (offset + length - 1) / CHUNK > Integer.MAX_VALUE) {
       throw new FsException(Errno.EFBIG, "offset " + offset + " beyond the largest file");
     }
-    synchronized (n) {
+    n.lock.lock();
+    try {
+      reportError(h, false);
       if (n.readAheadLen > 0 && offset < n.readAheadStart + n.readAheadLen
           && offset + length > n.readAheadStart) {
         n.dropReadAhead();
@@ -165,55 +252,78 @@ public final class FileIo implements AutoCloseable {
         n.buf = new byte[cap];
       }
       int done = 0;
-      while (done < length) {
-        long pos = offset + done;
-        if (n.bufLen > 0 && (pos != n.bufStart + n.bufLen || chunkIndex(pos) != chunkIndex(n.bufStart))) {
-          flushBuffer(n, false);
+      try {
+        while (done < length) {
+          long pos = offset + done;
+          if (n.bufLen > 0 && (pos != n.bufStart + n.bufLen || chunkIndex(pos) != chunkIndex(n.bufStart))) {
+            flushBuffer(n);
+          }
+          if (n.bufLen == 0) {
+            n.bufStart = pos;
+          }
+          int toChunkEnd = (int) (CHUNK - pos % CHUNK);
+          int take = Math.min(length - done, Math.min(cap - n.bufLen, toChunkEnd));
+          src.copyTo(done, n.buf, n.bufLen, take);
+          n.bufLen += take;
+          done += take;
+          if (!n.dirty) {
+            n.dirtySinceNanos = System.nanoTime();
+            n.dirty = true;
+          }
+          if (pos + take > n.pendingEnd) {
+            n.pendingEnd = pos + take;
+          }
+          if (n.bufLen == cap || take == toChunkEnd) {
+            flushBuffer(n);
+          }
         }
-        if (n.bufLen == 0) {
-          n.bufStart = pos;
-        }
-        int toChunkEnd = (int) (CHUNK - pos % CHUNK);
-        int take = Math.min(length - done, Math.min(cap - n.bufLen, toChunkEnd));
-        src.copyTo(done, n.buf, n.bufLen, take);
-        n.bufLen += take;
-        done += take;
-        n.dirty = true;
-        if (pos + take > n.pendingEnd) {
-          n.pendingEnd = pos + take;
-        }
-        if (n.bufLen == cap || take == toChunkEnd) {
-          flushBuffer(n, false);
-        }
+      } catch (MetaException | IOException e) {
+        // This descriptor hears of the failure now; the others on their next write, flush or fsync.
+        markReported(h, false);
+        throw e;
       }
       n.lastWriteNs = nowNanos();
+      if (n.written.size() >= MAX_EXTENTS) {
+        commitWrite(n);
+      }
       return length;
+    } finally {
+      n.lock.unlock();
     }
   }
 
-  /** Sends the write buffer to its chunk. A failure drops the buffer and is remembered for flush/close. */
-  private void flushBuffer(OpenInode n, boolean sync) throws MetaException, IOException, FsException {
+  /**
+   * Sends the write buffer to its chunk. A failure drops the buffer, is remembered for every handle (errseq)
+   * and keeps the next commit below the failed bytes.
+   */
+  private void flushBuffer(OpenInode n) throws MetaException, IOException {
     if (n.bufLen == 0) {
       return;
     }
     int index = chunkIndex(n.bufStart);
     int inChunk = (int) (n.bufStart % CHUNK);
+    long start = n.bufStart;
+    int len = n.bufLen;
     try {
       ChunkRef ref = chunkForWrite(n, index);
       // The buffer is reused only after the blocking call returned, by which time gRPC has serialized it.
-      storage.write(ref, inChunk, UnsafeByteOperations.unsafeWrap(n.buf, 0, n.bufLen), sync);
-      if (sync) {
-        n.unsynced.remove(ref.getGroupId());
+      storage.write(ref, inChunk, UnsafeByteOperations.unsafeWrap(n.buf, 0, len), false);
+      n.markUnsynced(ref);
+      n.ackedEnd = Math.max(n.ackedEnd, start + len);
+      int[] ext = n.written.get(index);
+      if (ext == null) {
+        n.written.put(index, new int[] {inChunk, inChunk + len});
       } else {
-        int last = n.bufLen - 1;
-        n.unsynced.put(ref.getGroupId(),
-            new OpenInode.SyncPoint(ref, inChunk + last, n.bufStart + last, n.buf[last]));
+        ext[0] = Math.min(ext[0], inChunk);
+        ext[1] = Math.max(ext[1], inChunk + len);
       }
     } catch (MetaException e) {
-      n.writeError = new FsException(e.errno(), e.getMessage());
+      n.failedFrom = Math.min(n.failedFrom, start);
+      recordFailure(n, e.errno(), e.getMessage());
       throw e;
     } catch (IOException e) {
-      n.writeError = new FsException(Errno.EIO, e.getMessage());
+      n.failedFrom = Math.min(n.failedFrom, start);
+      recordFailure(n, Errno.EIO, e.getMessage());
       throw e;
     } finally {
       n.bufLen = 0;
@@ -230,98 +340,199 @@ public final class FileIo implements AutoCloseable {
     return ref;
   }
 
-  /** close(2) of one descriptor: make this file's writes visible to others (close-to-open). */
-  public void flush(long fh) throws MetaException, IOException, FsException {
-    OpenInode n = handle(fh).inode();
-    synchronized (n) {
-      commit(n, false);
+  /** A write-back failure of inode {@code n}: every handle reports it once; logged once until reported. */
+  private static void recordFailure(OpenInode n, int errno, String message) {
+    if (n.errSeen) {
+      LOG.warn("write-back of inode {} failed: {} (reported once to every open descriptor)", n.ino, message);
+    }
+    n.errSeq++;
+    n.errSeen = false;
+    n.lastError = new FsException(errno, "write-back of inode " + n.ino + " failed: " + message);
+  }
+
+  /**
+   * This handle has reported the inode's latest failure. Only an fsync consumes it for descriptors opened later
+   * (Linux's errseq_check_and_advance): a close's error is ignored by most programs (a shell redirection, say),
+   * so `echo x > f && sync f` must still see it on the new descriptor of `sync`.
+   */
+  private static void markReported(Handle h, boolean byFsync) {
+    h.errSeq = h.inode.errSeq;
+    if (byFsync) {
+      h.inode.errSeen = true;
+    }
+  }
+
+  /** Throws the inode's latest write-back failure if this handle has not reported it yet. */
+  private static void reportError(Handle h, boolean byFsync) throws FsException {
+    OpenInode n = h.inode;
+    if (h.errSeq != n.errSeq && n.lastError != null) {
+      markReported(h, byFsync);
+      throw new FsException(n.lastError.errno(), n.lastError.getMessage());
     }
   }
 
   /**
-   * Like flush, and the data is durable on the storage daemons when it returns. {@code dataOnly} is
-   * fdatasync(2)'s flag.
+   * close(2) of one descriptor: sends and commits this file's writes (close-to-open), then reports a write-back
+   * failure this descriptor has not reported yet.
    */
-  public void fsync(long fh, boolean dataOnly) throws MetaException, IOException, FsException {
-    OpenInode n = handle(fh).inode();
-    synchronized (n) {
-      commit(n, true);
+  public void flush(long fh) throws MetaException, IOException, FsException {
+    Handle h = handle(fh);
+    h.inode.lock.lock();
+    try {
+      commit(h.inode, h, false);
+    } finally {
+      h.inode.lock.unlock();
     }
   }
 
-  /** The last close of a handle: commits, then forgets the handle (and the inode's state if it was the last). */
+  /**
+   * fsync(2)/fdatasync(2) ({@code dataOnly}; both do the same, the metadata service's state is durable anyway):
+   * sends the buffer, syncs every storage group this client wrote the inode to since its last sync (through any
+   * handle, also closed ones), then commits, so a committed size never covers bytes that are not durable; reports
+   * a write-back failure this descriptor has not reported yet.
+   */
+  public void fsync(long fh, boolean dataOnly) throws MetaException, IOException, FsException {
+    Handle h = handle(fh);
+    h.inode.lock.lock();
+    try {
+      commit(h.inode, h, true);
+    } finally {
+      h.inode.lock.unlock();
+    }
+  }
+
+  /**
+   * The last close of a handle: commits, then forgets the handle. The inode's record stays (bounded) while its
+   * writes are not durable yet, so a later fsync through a new descriptor syncs them.
+   */
   public void release(long fh) throws MetaException, IOException, FsException {
     Handle h = handles.remove(fh);
     if (h == null) {
       throw new FsException(Errno.EBADF, "no open file " + fh);
     }
-    OpenInode n = h.inode();
+    OpenInode n = h.inode;
+    n.lock.lock();
     try {
-      synchronized (n) {
-        commit(n, false);
-      }
+      commit(n, h, false);
     } finally {
-      synchronized (inodes) {
-        if (--n.refs == 0) {
-          inodes.remove(n.ino);
+      try {
+        n.closedAtNanos = System.nanoTime();
+        boolean tooMany;
+        synchronized (inodes) {
+          tooMany = --n.refs == 0 && afterLastClose(n) && lingering > config.unsyncedClosedMax();
         }
+        if (tooMany) {
+          // Past the bound this close makes its own writes durable rather than remember them.
+          try {
+            syncGroups(n);
+          } catch (IOException e) {
+            recordFailure(n, Errno.EIO, e.getMessage());
+            LOG.warn("inode {}: dropping the record of unsynced writes ({} closed files remembered): {}",
+                n.ino, config.unsyncedClosedMax(), e.getMessage());
+            n.unsynced.clear();
+            n.unsyncedGroups = 0;
+          }
+          // Past the bound an unreported failure is not kept for later descriptors either (logged above).
+          n.errSeen = true;
+          synchronized (inodes) {
+            dropIfIdle(n);
+          }
+        }
+      } finally {
+        n.lock.unlock();
       }
     }
   }
 
-  private void commit(OpenInode n, boolean sync) throws MetaException, IOException, FsException {
-    Exception sendFailure = null;
-    try {
-      flushBuffer(n, sync);
-      if (sync) {
-        syncGroups(n);
-      }
-    } catch (MetaException | IOException e) {
-      sendFailure = e;
+  /** With n's lock and the table's held, after refs reached 0: frees buffers; keeps the record only if needed. */
+  private boolean afterLastClose(OpenInode n) {
+    n.buf = null;
+    n.readAhead = null;
+    n.readAheadLen = 0;
+    if (n.idle()) {
+      inodes.remove(n.ino, n);
+      return false;
     }
-    if (n.dirty) {
-      // Even after a failed send: the size covers what the application wrote, and it hears of the failure.
-      Attr a = meta.commitWrite(n.ino, n.pendingEnd, n.lastWriteNs);
-      n.size = a.getSize();
-      n.pendingEnd = 0;
-      n.dirty = false;
-    }
-    FsException pending = n.writeError;
-    n.writeError = null;
-    if (pending != null) {
-      throw pending;
-    }
-    if (sendFailure instanceof MetaException me) {
-      throw me;
-    }
-    if (sendFailure instanceof IOException ioe) {
-      throw ioe;
+    lingering++;
+    return true;
+  }
+
+  /** With n's lock and the table's held. */
+  private void dropIfIdle(OpenInode n) {
+    if (n.idle() && inodes.remove(n.ino, n)) {
+      lingering--;
     }
   }
 
   /**
-   * Makes earlier unsynced writes durable. The storage API has no sync-only request (an empty synced write is
-   * a no-op), so each group gets its last written byte again with sync: its log is then flushed up to and
-   * including every earlier write. Rewriting our own byte is the same as that write arriving a moment later.
+   * Sends the buffer, syncs if asked, commits. With a handle, reports the first write-back failure it has not
+   * reported; without one (flusher, setattr, truncate) send failures are only remembered for the handles, and
+   * only a failed commit throws.
    */
-  private void syncGroups(OpenInode n) throws IOException {
-    List<OpenInode.SyncPoint> points = new ArrayList<>(n.unsynced.values());
-    for (OpenInode.SyncPoint p : points) {
-      storage.write(p.chunk(), p.offsetInChunk(), ByteString.copyFrom(new byte[] {p.value()}), true);
-      n.unsynced.remove(p.chunk().getGroupId());
+  private void commit(OpenInode n, Handle h, boolean sync) throws MetaException, IOException, FsException {
+    try {
+      flushBuffer(n);
+    } catch (MetaException | IOException e) {
+      // Remembered in the inode; reported below.
+    }
+    if (sync) {
+      try {
+        syncGroups(n);
+      } catch (IOException e) {
+        recordFailure(n, Errno.EIO, e.getMessage());
+      }
+    }
+    if (n.dirty) {
+      commitWrite(n);
+    }
+    if (h != null) {
+      reportError(h, sync);
     }
   }
 
-  /** Commits the open inode's uncommitted writes, if this client has it open (before a setattr, say). */
-  public void commitIfOpen(long ino) throws MetaException, IOException, FsException {
-    OpenInode n;
-    synchronized (inodes) {
-      n = inodes.get(ino);
+  /** Commits the size up to what the storage daemons acknowledged (never past a failed send), mtime, extents. */
+  private void commitWrite(OpenInode n) throws MetaException {
+    long end = Math.min(n.ackedEnd, n.failedFrom);
+    CommitWriteRequest.Builder b = CommitWriteRequest.newBuilder()
+        .setIno(n.ino).setEnd(end).setMtimeNs(n.lastWriteNs == 0 ? nowNanos() : n.lastWriteNs);
+    for (Map.Entry<Integer, int[]> e : n.written.entrySet()) {
+      b.addWritten(Extent.newBuilder().setIndex(e.getKey()).setLo(e.getValue()[0]).setHi(e.getValue()[1]));
     }
+    Attr a = meta.call(MetaRequest.newBuilder().setCommitWrite(b).build()).getAttr();
+    n.size = a.getSize();
+    n.pendingEnd = 0;
+    n.dirty = false;
+    n.ackedEnd = 0;
+    n.failedFrom = Long.MAX_VALUE;
+    n.written.clear();
+  }
+
+  /** Makes the inode's acknowledged writes durable: one Sync per storage group written since the last sync. */
+  private void syncGroups(OpenInode n) throws IOException {
+    List<Map.Entry<String, Set<Long>>> groups = new ArrayList<>(n.unsynced.entrySet());
+    for (Map.Entry<String, Set<Long>> g : groups) {
+      storage.sync(g.getKey(), g.getValue());
+      n.unsynced.remove(g.getKey());
+      n.unsyncedGroups = n.unsynced.size();
+    }
+  }
+
+  /** Commits the inode's uncommitted writes, if this client has it open (before a setattr, say). */
+  public void commitIfOpen(long ino) throws MetaException, IOException, FsException {
+    OpenInode n = record(ino);
     if (n != null) {
-      synchronized (n) {
-        commit(n, false);
+      n.lock.lock();
+      try {
+        commit(n, null, false);
+      } finally {
+        n.lock.unlock();
       }
+    }
+  }
+
+  private OpenInode record(long ino) {
+    synchronized (inodes) {
+      return inodes.get(ino);
     }
   }
 
@@ -335,23 +546,21 @@ public final class FileIo implements AutoCloseable {
     if (size > 0 && (size - 1) / CHUNK > Integer.MAX_VALUE) {
       throw new FsException(Errno.EFBIG, "size " + size + " beyond the largest file");
     }
-    OpenInode n;
-    synchronized (inodes) {
-      n = inodes.get(ino);
-    }
+    OpenInode n = record(ino);
     if (n == null) {
       truncateStored(ino, size);
       return;
     }
-    synchronized (n) {
+    n.lock.lock();
+    try {
       // Commit first: a commit after the truncate would extend the file again to the old writes' end.
-      commit(n, false);
+      commit(n, null, false);
       truncateStored(ino, size);
-      // Bytes cut off need no durability, and rewriting one would bring it back past the end.
-      n.unsynced.values().removeIf(p -> p.fileOffset() >= size);
       n.size = size;
       n.chunks.clear();
       n.dropReadAhead();
+    } finally {
+      n.lock.unlock();
     }
   }
 
@@ -375,6 +584,98 @@ public final class FileIo implements AutoCloseable {
     }
   }
 
+  // ---- fallocate ----
+
+  /**
+   * fallocate(2) of inode {@code ino}, open here or not. Mode 0 and {@link #FALLOC_FL_KEEP_SIZE} are the
+   * metadata service's (FallocateRequest; mode 0 grows the size to offset + length). {@code PUNCH_HOLE |
+   * KEEP_SIZE}: zeroes the parts of the range in chunks only partly inside it on the storage daemons, drops
+   * buffered and read-ahead data, then asks the metadata service to drop the chunks wholly inside. Other modes:
+   * EOPNOTSUPP; a negative offset or a non-positive length: EINVAL; past the largest file: EFBIG.
+   */
+  public void fallocate(long ino, int mode, long offset, long length)
+      throws MetaException, IOException, FsException {
+    if (offset < 0 || length <= 0) {
+      throw new FsException(Errno.EINVAL, "fallocate range " + offset + "+" + length);
+    }
+    if ((mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) != 0
+        || ((mode & FALLOC_FL_PUNCH_HOLE) != 0 && (mode & FALLOC_FL_KEEP_SIZE) == 0)) {
+      throw new FsException(Errno.EOPNOTSUPP, "fallocate mode " + mode);
+    }
+    long end = offset + length;
+    if (end < 0 || (end - 1) / CHUNK > Integer.MAX_VALUE) {
+      throw new FsException(Errno.EFBIG, "fallocate end beyond the largest file");
+    }
+    OpenInode n = record(ino);
+    if (n != null) {
+      n.lock.lock();
+    }
+    try {
+      long size;
+      if (n != null) {
+        commit(n, null, false);
+        size = n.size;
+      } else {
+        size = meta.getAttr(ino).getSize();
+      }
+      if ((mode & FALLOC_FL_PUNCH_HOLE) != 0) {
+        zeroPartialChunks(ino, n, offset, end, size);
+      }
+      MetaReply reply = meta.call(MetaRequest.newBuilder().setFallocate(FallocateRequest.newBuilder()
+          .setIno(ino).setMode(mode).setOffset(offset).setLength(length)).build());
+      if (n != null) {
+        if (reply.hasAttr()) {
+          n.size = reply.getAttr().getSize();
+        } else if (mode == 0 && end > n.size) {
+          n.size = end;
+        }
+        n.chunks.clear();
+        n.dropReadAhead();
+      }
+    } finally {
+      if (n != null) {
+        n.lock.unlock();
+      }
+    }
+  }
+
+  /** Zeroes [offset, end) clipped to the size in the chunks only partly inside the range (at most two). */
+  private void zeroPartialChunks(long ino, OpenInode n, long offset, long end, long size)
+      throws MetaException, IOException {
+    int first = chunkIndex(offset);
+    int last = chunkIndex(end - 1);
+    for (int index : first == last ? new int[] {first} : new int[] {first, last}) {
+      long cs = (long) index * CHUNK;
+      long ce = cs + CHUNK;
+      if (offset <= cs && end >= ce) {
+        continue; // wholly inside: the metadata service drops it
+      }
+      long lo = Math.max(offset, cs);
+      long hi = Math.min(Math.min(end, ce), size);
+      if (hi <= lo) {
+        continue;
+      }
+      ChunkRef ref = null;
+      for (ChunkRef r : meta.getChunks(ino, index, 1)) {
+        if (r.getIndex() == index) {
+          ref = r;
+        }
+      }
+      if (ref == null) {
+        continue; // a hole reads as zeros already
+      }
+      for (long pos = lo; pos < hi; pos += ZEROS.length) {
+        int len = (int) Math.min(ZEROS.length, hi - pos);
+        storage.write(ref, (int) (pos - cs), UnsafeByteOperations.unsafeWrap(ZEROS, 0, len), false);
+      }
+      if (n != null) {
+        n.markUnsynced(ref);
+      } else {
+        storage.sync(ref.getGroupId(), List.of(ref.getChunkId()));
+      }
+    }
+  }
+
   // ---- helpers ----
 
   private Handle handle(long fh) throws FsException {
@@ -387,10 +688,7 @@ public final class FileIo implements AutoCloseable {
 
   /** {@code a} with its size raised to the end of this client's writes not yet committed. */
   public Attr withLocalSize(Attr a) {
-    OpenInode n;
-    synchronized (inodes) {
-      n = inodes.get(a.getIno());
-    }
+    OpenInode n = record(a.getIno());
     if (n == null) {
       return a;
     }
@@ -407,6 +705,59 @@ public final class FileIo implements AutoCloseable {
     return now.getEpochSecond() * 1_000_000_000L + now.getNano();
   }
 
+  /**
+   * One flusher tick: commits open files whose oldest uncommitted write is older than the dirty age, and syncs
+   * closed files whose writes are that old and still not durable (then forgets them). Skips busy inodes.
+   */
+  private void flushOld() {
+    try {
+      long age = config.dirtyAge().toNanos();
+      List<OpenInode> all;
+      synchronized (inodes) {
+        all = new ArrayList<>(inodes.values());
+      }
+      for (OpenInode n : all) {
+        if ((!n.dirty && n.unsyncedGroups == 0 && n.errSeen) || !n.lock.tryLock()) {
+          continue;
+        }
+        try {
+          long now = System.nanoTime();
+          if (n.dirty && now - n.dirtySinceNanos >= age) {
+            try {
+              commit(n, null, false);
+            } catch (Exception e) {
+              LOG.debug("background commit of inode {} failed: {}", n.ino, e.toString());
+            }
+          }
+          boolean closed;
+          synchronized (inodes) {
+            closed = n.refs == 0 && inodes.get(n.ino) == n;
+          }
+          if (closed && n.unsyncedGroups > 0 && now - n.closedAtNanos >= age) {
+            try {
+              syncGroups(n);
+            } catch (IOException e) {
+              recordFailure(n, Errno.EIO, e.getMessage());
+            }
+          }
+          synchronized (inodes) {
+            if (n.refs == 0) {
+              if (!n.errSeen && n.unsyncedGroups == 0 && !n.dirty && now - n.closedAtNanos >= ERROR_KEEP_NANOS) {
+                // Bounded: an unreported failure of a closed file is kept for a later fsync this long only.
+                n.errSeen = true;
+              }
+              dropIfIdle(n);
+            }
+          }
+        } finally {
+          n.lock.unlock();
+        }
+      }
+    } catch (RuntimeException e) {
+      LOG.error("background flusher failed; it runs again on the next tick", e);
+    }
+  }
+
   /** Commits every open file's writes (best effort, each failure logged once); handles stay valid. */
   public void commitAll() {
     List<OpenInode> open;
@@ -414,12 +765,13 @@ public final class FileIo implements AutoCloseable {
       open = new ArrayList<>(inodes.values());
     }
     for (OpenInode n : open) {
-      synchronized (n) {
-        try {
-          commit(n, false);
-        } catch (Exception e) {
-          LOG.warn("could not commit writes to inode {} at shutdown: {}", n.ino, e.toString());
-        }
+      n.lock.lock();
+      try {
+        commit(n, null, false);
+      } catch (Exception e) {
+        LOG.warn("could not commit writes to inode {} at shutdown: {}", n.ino, e.toString());
+      } finally {
+        n.lock.unlock();
       }
     }
   }
@@ -429,9 +781,43 @@ public final class FileIo implements AutoCloseable {
     return handles.size();
   }
 
-  /** Commits every open file (best effort); the handles stay usable until the process ends. */
+  /** Records of closed inodes kept because their writes are not durable yet (for tests and status). */
+  public int unsyncedClosedFiles() {
+    synchronized (inodes) {
+      return lingering;
+    }
+  }
+
+  /**
+   * Stops the flusher, commits every open file and syncs every file's unsynced writes (best effort, failures
+   * logged): a clean unmount leaves everything this client acknowledged durable. Handles stay usable.
+   */
   @Override
   public void close() {
+    if (flusher != null) {
+      flusher.shutdown();
+      try {
+        if (!flusher.awaitTermination(10, TimeUnit.SECONDS)) {
+          LOG.warn("background flusher still running after 10 s at close");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     commitAll();
+    List<OpenInode> all;
+    synchronized (inodes) {
+      all = new ArrayList<>(inodes.values());
+    }
+    for (OpenInode n : all) {
+      n.lock.lock();
+      try {
+        syncGroups(n);
+      } catch (IOException e) {
+        LOG.warn("could not sync writes to inode {} at shutdown: {}", n.ino, e.getMessage());
+      } finally {
+        n.lock.unlock();
+      }
+    }
   }
 }

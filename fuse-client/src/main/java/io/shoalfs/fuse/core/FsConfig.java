@@ -15,10 +15,25 @@ import java.time.Duration;
  * @param pathCacheEntries bound of the path cache
  * @param readDirPage entries asked from the metadata service per readdir call
  * @param chunkMapWindow chunk refs fetched at once when a read meets an unknown chunk
+ * @param dirtyAge bounded dirty age: a background flusher sends and commits any open file's writes that are
+ *     older than this (so a file kept open and growing, a log, shows its data to other clients within about this
+ *     long), and syncs the storage groups of closed files whose writes were never fsynced once they are this old;
+ *     {@link Duration#ZERO} turns the flusher off (writes then wait for flush, fsync or close)
+ * @param unsyncedClosedMax bound on closed files whose writes are remembered as not yet durable (so that an
+ *     fsync on a new descriptor, as `sync FILE` does, still syncs them); past it a close syncs its own writes
  */
 public record FsConfig(int writeBufferBytes, int readAheadBytes, Duration pathTtl, int pathCacheEntries,
-    int readDirPage, int chunkMapWindow) {
+    int readDirPage, int chunkMapWindow, Duration dirtyAge, int unsyncedClosedMax) {
+  public static final Duration DEFAULT_DIRTY_AGE = Duration.ofSeconds(1);
+  public static final int DEFAULT_UNSYNCED_CLOSED_MAX = 4096;
   public static final FsConfig DEFAULTS = new FsConfig(1 << 20, 1 << 20, Duration.ofSeconds(1), 16_384, 512, 64);
+
+  /** The defaults for the flusher: one second of dirty age, 4096 closed files remembered as unsynced. */
+  public FsConfig(int writeBufferBytes, int readAheadBytes, Duration pathTtl, int pathCacheEntries,
+      int readDirPage, int chunkMapWindow) {
+    this(writeBufferBytes, readAheadBytes, pathTtl, pathCacheEntries, readDirPage, chunkMapWindow,
+        DEFAULT_DIRTY_AGE, DEFAULT_UNSYNCED_CLOSED_MAX);
+  }
 
   public FsConfig {
     if (writeBufferBytes <= 0 || Layout.CHUNK_SIZE % writeBufferBytes != 0) {
@@ -30,5 +45,14 @@ public record FsConfig(int writeBufferBytes, int readAheadBytes, Duration pathTt
     if (pathCacheEntries <= 0 || readDirPage <= 0 || chunkMapWindow <= 0) {
       throw new IllegalArgumentException("cache sizes and pages must be positive");
     }
+    if (dirtyAge == null || dirtyAge.isNegative() || unsyncedClosedMax <= 0) {
+      throw new IllegalArgumentException("dirtyAge must be >= 0 and unsyncedClosedMax positive");
+    }
+  }
+
+  /** This configuration with another dirty age. */
+  public FsConfig withDirtyAge(Duration age) {
+    return new FsConfig(writeBufferBytes, readAheadBytes, pathTtl, pathCacheEntries, readDirPage, chunkMapWindow,
+        age, unsyncedClosedMax);
   }
 }

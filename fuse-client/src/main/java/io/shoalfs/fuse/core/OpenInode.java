@@ -4,30 +4,50 @@ import io.shoalfs.proto.meta.ChunkRef;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The client's state of one regular file while at least one handle has it open: one write buffer, one
- * read-ahead window and the chunk map, shared by every handle of this inode so that all of them see each
- * other's writes. Everything except {@code refs} is guarded by the object's monitor; {@code size} and
- * {@code pendingEnd} are volatile so getattr can report them without waiting behind a slow write.
+ * The client's state of one regular file while a handle has it open, or after the last close while it still
+ * holds writes not yet durable (or a failure not yet reported): one write buffer, one read-ahead window, the
+ * chunk map, the storage groups to sync, and the write-back error sequence. Shared by every handle of this
+ * inode so that all of them see each other's writes.
+ *
+ * <p>Everything except {@code refs} is guarded by {@link #lock} (a lock rather than the monitor, so that the
+ * background flusher can skip an inode that is busy instead of waiting behind it). {@code size},
+ * {@code pendingEnd}, {@code dirty} and {@code unsyncedGroups} are volatile so getattr and the inode table can
+ * read them without the lock.
  */
 final class OpenInode {
   /** Marks a chunk index the metadata service said has no chunk (a hole). */
   static final ChunkRef HOLE = ChunkRef.getDefaultInstance();
   /** Bound on remembered chunk refs; past it the map starts over (refs are fetched again on demand). */
   static final int MAX_CHUNK_REFS = 65_536;
+  /** Bound on chunk ids remembered per storage group for Sync; past it the Sync names none (syncs all). */
+  static final int MAX_SYNC_CHUNKS = 1024;
+  static final Set<Long> ALL_CHUNKS = Set.of();
 
   final long ino;
+  final ReentrantLock lock = new ReentrantLock();
   /** Open handles; guarded by the inode table's lock. */
   int refs;
 
   /** Size as the metadata service last told us (at open, after our commits and truncates). */
   volatile long size;
-  /** Highest end offset written since the last commit, 0 if none. */
+  /** Highest end offset written by the application since the last commit, 0 if none (what getattr shows). */
   volatile long pendingEnd;
   /** Written since the last commit: the commit must set the size and the mtime. */
-  boolean dirty;
+  volatile boolean dirty;
+  /** When the oldest write not yet committed was made (System.nanoTime), for the bounded dirty age. */
+  long dirtySinceNanos;
   long lastWriteNs;
+  /** Highest end offset the storage daemons acknowledged since the last commit. */
+  long ackedEnd;
+  /** Lowest start offset of a send that failed since the last commit, Long.MAX_VALUE if none. */
+  long failedFrom = Long.MAX_VALUE;
+  /** Per chunk index, {lo, hi} acknowledged since the last commit (CommitWriteRequest.written, for st_blocks). */
+  final Map<Integer, int[]> written = new HashMap<>();
 
   byte[] buf;
   long bufStart;
@@ -39,14 +59,22 @@ final class OpenInode {
 
   final Map<Integer, ChunkRef> chunks = new HashMap<>();
   /**
-   * Storage groups written without sync since the last fsync, each with the last byte written there: fsync
-   * rewrites that byte with sync, which makes the group's log (and so every earlier write) durable.
+   * Storage groups written since the last successful sync, each with the chunks written there ({@link
+   * #ALL_CHUNKS} once more than {@link #MAX_SYNC_CHUNKS}: then Sync names none, which syncs the whole daemon).
    */
-  final Map<String, SyncPoint> unsynced = new LinkedHashMap<>();
-  /** A write failure not yet reported; flush, fsync and release report it once. */
-  FsException writeError;
+  final Map<String, Set<Long>> unsynced = new LinkedHashMap<>();
+  volatile int unsyncedGroups;
+  /** When the last handle closed (System.nanoTime), for the flusher's sync of closed files. */
+  long closedAtNanos;
 
-  record SyncPoint(ChunkRef chunk, int offsetInChunk, long fileOffset, byte value) {}
+  /**
+   * Write-back errors, like Linux's errseq: {@code errSeq} counts failures; each handle remembers the count it
+   * has reported, so every descriptor reports each failure once; {@code errSeen} says whether any descriptor has
+   * reported the latest through fsync (a descriptor opened later reports only an error no fsync has reported).
+   */
+  int errSeq;
+  volatile boolean errSeen = true;
+  FsException lastError;
 
   OpenInode(long ino) {
     this.ino = ino;
@@ -65,5 +93,26 @@ final class OpenInode {
       chunks.clear();
     }
     chunks.put(index, ref);
+  }
+
+  void markUnsynced(ChunkRef ref) {
+    Set<Long> ids = unsynced.get(ref.getGroupId());
+    if (ids == null) {
+      ids = new TreeSet<>();
+      unsynced.put(ref.getGroupId(), ids);
+    }
+    if (ids != ALL_CHUNKS) {
+      if (ids.size() >= MAX_SYNC_CHUNKS) {
+        unsynced.put(ref.getGroupId(), ALL_CHUNKS);
+      } else {
+        ids.add(ref.getChunkId());
+      }
+    }
+    unsyncedGroups = unsynced.size();
+  }
+
+  /** Nothing left that needs this record once no handle is open. */
+  boolean idle() {
+    return refs == 0 && !dirty && unsyncedGroups == 0 && errSeen;
   }
 }

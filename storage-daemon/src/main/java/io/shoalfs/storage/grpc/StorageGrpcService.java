@@ -11,6 +11,8 @@ import io.shoalfs.proto.storage.DeleteChunkRequest;
 import io.shoalfs.proto.storage.ReadChunkReply;
 import io.shoalfs.proto.storage.ReadChunkRequest;
 import io.shoalfs.proto.storage.StorageServiceGrpc;
+import io.shoalfs.proto.storage.SyncReply;
+import io.shoalfs.proto.storage.SyncRequest;
 import io.shoalfs.proto.storage.TruncateChunkReply;
 import io.shoalfs.proto.storage.TruncateChunkRequest;
 import io.shoalfs.proto.storage.WriteChunkReply;
@@ -77,6 +79,15 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
     respond(out, () -> {
       store.delete(req.getChunkId());
       return DeleteChunkReply.getDefaultInstance();
+    });
+  }
+
+  /** Every write acknowledged before this call is durable when it returns (the chunk ids are not needed). */
+  @Override
+  public void sync(SyncRequest req, StreamObserver<SyncReply> out) {
+    respond(out, () -> {
+      store.sync();
+      return SyncReply.getDefaultInstance();
     });
   }
 

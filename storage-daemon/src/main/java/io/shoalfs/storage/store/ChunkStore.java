@@ -32,7 +32,10 @@ import org.slf4j.LoggerFactory;
  * every read checks the CRC of every block it touches.
  *
  * <p>RocksDB's own WAL is on: no Raft log stands in front of chunk data yet, so it is the only thing that
- * makes an acknowledged write survive a crash. A write with {@code sync} is fsynced before it returns.
+ * makes an acknowledged write survive a crash. Every write reaches the WAL file (write(2), not fsync) before it
+ * is acknowledged, so it survives a SIGKILL of the daemon; {@link #sync()} (the Sync RPC) or a write with
+ * {@code sync} fsyncs the WAL, after which every write acknowledged before it also survives a power loss or a
+ * kernel crash. close() syncs the WAL too, so a clean stop never loses an acknowledged write.
  *
  * <p>Concurrency: writes, truncates and deletes of one chunk are serialized by a lock taken from a fixed set of
  * stripes (read-modify-write of a partial block must not race another writer of the same block). Reads take no
@@ -265,6 +268,19 @@ public final class ChunkStore implements AutoCloseable {
     }
   }
 
+  /**
+   * Makes every write acknowledged so far durable: one fsync of RocksDB's WAL (RocksDB serializes concurrent
+   * syncs, and one covers every write before it, so callers need not batch). There is one WAL per daemon, so the
+   * chunk a caller names does not matter: every chunk's writes become durable.
+   */
+  public void sync() throws StorageException {
+    try (Held held = enter()) {
+      rocks.db().flushWal(true);
+    } catch (RocksDBException e) {
+      throw failure("sync of the write-ahead log", e);
+    }
+  }
+
   /** Sum of the stored lengths of all chunks (holes inside a chunk count: a sparse chunk is rare). */
   public long usedBytes() {
     return used.get();
@@ -378,6 +394,12 @@ public final class ChunkStore implements AutoCloseable {
       return;
     }
     try {
+      try {
+        // Not needed for writes in the WAL file already, but a clean stop must never depend on that.
+        rocks.db().flushWal(true);
+      } catch (RocksDBException e) {
+        LOG.error("chunk store {}: could not sync the write-ahead log at close: {}", rocks.dir(), e.getMessage());
+      }
       rocks.close();
     } finally {
       exclusive.unlock();

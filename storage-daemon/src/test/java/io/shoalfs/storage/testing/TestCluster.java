@@ -23,7 +23,8 @@ public final class TestCluster implements AutoCloseable {
 
   private final Path dir;
   private final MetaServer meta;
-  private final StorageServer storage;
+  private StorageServer storage;
+  private StorageServer.Config storageConfig;
   private final String metaAddrs;
   private final MetaClient client;
 
@@ -33,6 +34,7 @@ public final class TestCluster implements AutoCloseable {
     this.storage = storage;
     this.metaAddrs = metaAddrs;
     this.client = MetaClient.connect(metaAddrs);
+    this.storageConfig = storage.config();
   }
 
   /** A cluster of its own, for tests that break it; the caller closes it. */
@@ -70,13 +72,21 @@ public final class TestCluster implements AutoCloseable {
     return client;
   }
 
-  /** Stops the storage daemon (for failure tests; the cluster is then only good for closing). */
-  public void stopStorage() {
+  /** Stops the storage daemon (for failure tests); {@link #startStorage()} brings it back. */
+  public synchronized void stopStorage() {
     storage.close();
   }
 
+  /** Starts the storage daemon again on the same id, directory and address, after {@link #stopStorage()}. */
+  public synchronized void startStorage() throws IOException {
+    storage = StorageServer.start(storageConfig);
+    if (!storage.awaitRegistered(Duration.ofSeconds(60))) {
+      throw new IOException("storage daemon did not register again within 60 s");
+    }
+  }
+
   @Override
-  public void close() throws IOException {
+  public synchronized void close() throws IOException {
     client.close();
     try {
       storage.close();
