@@ -18,6 +18,7 @@ import io.shoalfs.proto.meta.StorageDaemon;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -30,9 +31,10 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Random mkdir / create / unlink / rmdir / rename / set_attr size / alloc_chunk against the real service and a
- * small in-memory model of POSIX semantics, comparing every reply code and, after each batch, the whole tree
- * and the usage counters. Between batches the replica restarts from an older snapshot plus the log (as after a
+ * Random mkdir / create / symlink / link / unlink / rmdir / rename (plain, RENAME_NOREPLACE, RENAME_EXCHANGE) /
+ * set_attr size / alloc_chunk against the real service and a small in-memory model of POSIX semantics, comparing
+ * every reply code and, after each batch, the whole tree (hard links share one model node: nlink is its number
+ * of names) and the usage counters. Between batches the replica restarts from an older snapshot plus the log (as after a
  * crash). The seed is printed; replay one with {@code -Dshoal.seed=N}.
  */
 class RandomizedNamespaceTest {
@@ -46,6 +48,7 @@ class RandomizedNamespaceTest {
   /** The model: a plain tree. */
   static final class Node {
     final boolean dir;
+    final boolean symlink;
     final TreeMap<String, Node> children = new TreeMap<>();
     final TreeSet<Integer> chunks = new TreeSet<>();
     Node parent;
@@ -53,7 +56,12 @@ class RandomizedNamespaceTest {
     long size;
 
     Node(boolean dir, Node parent, long ino) {
+      this(dir, false, parent, ino);
+    }
+
+    Node(boolean dir, boolean symlink, Node parent, long ino) {
       this.dir = dir;
+      this.symlink = symlink;
       this.parent = parent;
       this.ino = ino;
     }
@@ -128,6 +136,9 @@ class RandomizedNamespaceTest {
     Node p = dirs.get(rnd.nextInt(dirs.size()));
     String n = NAMES.get(rnd.nextInt(NAMES.size()));
     int kind = rnd.nextInt(100);
+    if (kind >= 90 && kind < 100 && rnd.nextBoolean()) {
+      return linkOrSymlink(p, n, all);
+    }
     if (kind < 20) {
       Code expected = p.children.containsKey(n) ? Code.EEXIST : Code.OK;
       Code got = code(() -> {
@@ -151,7 +162,7 @@ class RandomizedNamespaceTest {
     } else if (kind < 50) {
       Node target = p.children.get(n);
       Code expected = target == null ? Code.ENOENT : target.dir ? Code.EISDIR : Code.OK;
-      Code got = code(() -> client.unlink(p.ino, n));
+      Code got = code(() -> client.unlink(p.ino, n, 0));
       if (got == Code.OK && expected == Code.OK) {
         p.children.remove(n);
       }
@@ -168,10 +179,24 @@ class RandomizedNamespaceTest {
     } else if (kind < 80) {
       Node dp = dirs.get(rnd.nextInt(dirs.size()));
       String dn = NAMES.get(rnd.nextInt(NAMES.size()));
-      int flags = rnd.nextInt(10) == 0 ? 1 : 0;
+      int f = rnd.nextInt(10);
+      int flags = f == 0 ? 1 : f < 3 ? 2 : 0;
       Code expected = expectRename(p, n, dp, dn, flags);
-      Code got = code(() -> client.rename(p.ino, n, dp.ino, dn, flags));
-      if (got == Code.OK && expected == Code.OK) {
+      Code got = code(() -> client.rename(p.ino, n, dp.ino, dn, flags, 0));
+      if (got == Code.OK && expected == Code.OK && flags == 2) {
+        Node src = p.children.get(n);
+        Node dst = dp.children.get(dn);
+        if (src != dst) {
+          p.children.put(n, dst);
+          dp.children.put(dn, src);
+          if (src.dir) {
+            src.parent = dp;
+          }
+          if (dst.dir) {
+            dst.parent = p;
+          }
+        }
+      } else if (got == Code.OK && expected == Code.OK) {
         Node src = p.children.get(n);
         if (dp.children.get(dn) != src) {
           p.children.remove(n);
@@ -183,7 +208,7 @@ class RandomizedNamespaceTest {
     } else if (kind < 90) {
       Node target = all.get(rnd.nextInt(all.size()));
       long size = List.of(0L, 1L, CS - 1, CS, CS + 1, 3 * CS + 7, 6 * CS).get(rnd.nextInt(7));
-      Code expected = target.dir ? Code.EISDIR : Code.OK;
+      Code expected = target.dir ? Code.EISDIR : target.symlink ? Code.EINVAL : Code.OK;
       Code got = code(() -> client.setAttr(SetAttrRequest.newBuilder().setIno(target.ino).setSize(size).build()));
       if (got == Code.OK && expected == Code.OK) {
         target.size = size;
@@ -193,13 +218,38 @@ class RandomizedNamespaceTest {
     } else {
       Node target = all.get(rnd.nextInt(all.size()));
       int index = rnd.nextInt(6);
-      Code expected = target.dir ? Code.EISDIR : Code.OK;
+      Code expected = target.dir ? Code.EISDIR : target.symlink ? Code.EINVAL : Code.OK;
       Code got = code(() -> client.allocChunk(target.ino, index));
       if (got == Code.OK && expected == Code.OK) {
         target.chunks.add(index);
       }
       return check("alloc " + path(target) + " #" + index, expected, got);
     }
+  }
+
+  /** symlink (target length 1..9, so size is checked) or a hard link of a random node as p/n. */
+  private String linkOrSymlink(Node p, String n, List<Node> all) throws MetaException {
+    if (rnd.nextBoolean()) {
+      byte[] target = "t".repeat(1 + rnd.nextInt(9)).getBytes();
+      Code expected = p.children.containsKey(n) ? Code.EEXIST : Code.OK;
+      Code got = code(() -> {
+        Attr a = client.symlink(p.ino, n, target, 0, 0);
+        Node l = new Node(false, true, p, a.getIno());
+        l.size = target.length;
+        p.children.put(n, l);
+      });
+      return check("symlink " + path(p) + "/" + n + " (" + target.length + " bytes)", expected, got);
+    }
+    Node target = all.get(rnd.nextInt(all.size()));
+    Code expected = p.children.containsKey(n) ? Code.EEXIST : target.dir ? Code.EPERM : Code.OK;
+    Code got = code(() -> {
+      Attr a = client.link(target.ino, p.ino, n);
+      p.children.put(n, target);
+      if (a.getIno() != target.ino) {
+        throw new AssertionError("link returned another inode");
+      }
+    });
+    return check("link " + path(target) + " as " + path(p) + "/" + n, expected, got);
   }
 
   /** Linux renameat2 order of checks (see Rename). */
@@ -212,14 +262,20 @@ class RandomizedNamespaceTest {
     if (dst != null && flags == 1) {
       return Code.EEXIST;
     }
+    if (dst == null && flags == 2) {
+      return Code.ENOENT;
+    }
     if (src.dir && src.isAncestorOrSelfOf(dp)) {
       return Code.EINVAL;
     }
     if (dst != null) {
       if (dst.dir && dst.isAncestorOrSelfOf(sp)) {
-        return Code.ENOTEMPTY;
+        return flags == 2 ? Code.EINVAL : Code.ENOTEMPTY;
       }
       if (dst == src) {
+        return Code.OK;
+      }
+      if (flags == 2) {
         return Code.OK;
       }
       if (src.dir && !dst.dir) {
@@ -242,8 +298,7 @@ class RandomizedNamespaceTest {
     for (Map.Entry<String, Trees.Node> e : Trees.dump(read, Layout.ROOT_INO).entrySet()) {
       Attr a = e.getValue().attr();
       List<Integer> chunks = e.getValue().chunks().stream().map(ChunkRef::getIndex).toList();
-      actual.put(e.getKey(), describe(a.getType() == FileType.DIRECTORY, a.getSize(), a.getNlink(), a.getIno(),
-          chunks));
+      actual.put(e.getKey(), describe(a.getType().name(), a.getSize(), a.getNlink(), a.getIno(), chunks));
     }
     assertEquals(expected, actual, "seed=" + seed + " after batch " + batch);
     StatFsReply fs = read.apply(MetaRequest.newBuilder().setStatFs(StatFsRequest.newBuilder()
@@ -254,30 +309,57 @@ class RandomizedNamespaceTest {
     assertEquals(counts[1], fs.getUsedBytes(), "seed=" + seed + " byte usage after batch " + batch);
   }
 
-  private static void describe(Node node, String path, Map<String, String> out) {
+  private void describe(Node node, String path, Map<String, String> out) {
+    Map<Node, Integer> names = new IdentityHashMap<>();
+    countNames(root, names);
+    describe(node, path, out, names);
+  }
+
+  private static void describe(Node node, String path, Map<String, String> out, Map<Node, Integer> names) {
     long subdirs = node.children.values().stream().filter(c -> c.dir).count();
-    out.put(path.isEmpty() ? "/" : path, describe(node.dir, node.dir ? 0 : node.size,
-        node.dir ? 2 + subdirs : 1, node.ino, List.copyOf(node.chunks)));
+    String type = node.dir ? "DIRECTORY" : node.symlink ? "SYMLINK" : "REGULAR";
+    out.put(path.isEmpty() ? "/" : path, describe(type, node.dir ? 0 : node.size,
+        node.dir ? 2 + subdirs : names.get(node), node.ino, List.copyOf(node.chunks)));
     for (Map.Entry<String, Node> c : node.children.entrySet()) {
-      describe(c.getValue(), path + "/" + c.getKey(), out);
+      describe(c.getValue(), path + "/" + c.getKey(), out, names);
     }
   }
 
-  private static String describe(boolean dir, long size, long nlink, long ino, List<Integer> chunks) {
-    return (dir ? "dir" : "file") + " size=" + size + " nlink=" + nlink + " ino=" + ino + " chunks=" + chunks;
+  private static void countNames(Node node, Map<Node, Integer> names) {
+    names.merge(node, 1, Integer::sum);
+    if (node.dir) {
+      node.children.values().forEach(c -> countNames(c, names));
+    }
   }
 
-  private static void count(Node node, long[] counts) {
-    counts[0]++;
-    counts[1] += node.dir ? 0 : node.size;
-    node.children.values().forEach(c -> count(c, counts));
+  private static String describe(String type, long size, long nlink, long ino, List<Integer> chunks) {
+    return type + " size=" + size + " nlink=" + nlink + " ino=" + ino + " chunks=" + chunks;
   }
 
+  /** Inodes and bytes (regular files' sizes): each inode once, however many names it has. */
+  private void count(Node node, long[] counts) {
+    Map<Node, Integer> names = new IdentityHashMap<>();
+    countNames(node, names);
+    for (Node n : names.keySet()) {
+      counts[0]++;
+      counts[1] += n.dir || n.symlink ? 0 : n.size;
+    }
+  }
+
+  /** Every directory, and every inode once (hard links share a node). */
   private static void collect(Node node, List<Node> dirs, List<Node> all) {
+    collect(node, dirs, all, new IdentityHashMap<>());
+  }
+
+  /** In tree order (name order), so that a seed replays the same choices. */
+  private static void collect(Node node, List<Node> dirs, List<Node> all, Map<Node, Boolean> seen) {
+    if (seen.put(node, Boolean.TRUE) != null) {
+      return;
+    }
     all.add(node);
     if (node.dir) {
       dirs.add(node);
-      node.children.values().forEach(c -> collect(c, dirs, all));
+      node.children.values().forEach(c -> collect(c, dirs, all, seen));
     }
   }
 
