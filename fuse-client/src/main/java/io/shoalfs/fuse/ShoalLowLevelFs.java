@@ -551,6 +551,15 @@ final class ShoalLowLevelFs implements LowLevelFs {
     }
   }
 
+  @Override
+  public void fallocate(Request req, long ino, long fh, int mode, long offset, long length) throws FuseError {
+    try {
+      files.fallocate(nodes.toShoal(ino), mode, offset, length);
+    } catch (MetaException | FsException | IOException e) {
+      throw error(e);
+    }
+  }
+
   // ---- conversions ----
 
   /** An entry reply for {@code a}, found as {@code name} in {@code parent}: the kernel holds one more reference. */
