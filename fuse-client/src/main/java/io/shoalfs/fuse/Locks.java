@@ -27,8 +27,9 @@ import java.util.function.LongSupplier;
  * Owners are the kernel's lock_owner ids, unique within this mount, so unique within the session.
  *
  * <p>F_SETLKW and blocking flock: the service queues the request and the grant arrives on the session's watch
- * stream ({@link #granted}); the waiting thread sleeps on a future, waking every {@link #INTERRUPT_CHECK_MS} only
- * to look at the request's local interrupt flag (the service is not polled). An interrupted wait withdraws the
+ * stream ({@link #granted}); the waiting thread sleeps on a future, woken by the grant or by the binding's
+ * interrupt (and every {@link #INTERRUPT_CHECK_MS} to look at the request's interrupt flag; the service is
+ * never polled). An interrupted wait withdraws the
  * request (CancelLock) and answers EINTR, unless the grant won the race, in which case the lock is held and the
  * wait succeeds. After a watch resync (events may have been lost) every waiter retries its request once without
  * waiting, so a grant whose event was lost is noticed.
@@ -103,18 +104,25 @@ final class Locks {
         return;
       }
       while (true) {
+        boolean interrupted;
         try {
           w.granted().get(INTERRUPT_CHECK_MS, TimeUnit.MILLISECONDS);
           return;
         } catch (TimeoutException e) {
-          if (req.interrupted()) {
-            if (!cancel(key) || w.granted().isDone()) {
-              return; // granted before the cancel arrived: the lock is held
-            }
-            throw new InterruptedException("lock wait interrupted");
-          }
+          interrupted = req.interrupted();
+        } catch (InterruptedException e) {
+          // The binding interrupts the thread as well as setting the flag; the flag is now clear, so the
+          // cancel call below is not cut short.
+          interrupted = true;
         } catch (ExecutionException e) {
           throw e.getCause() instanceof MetaException me ? me : new MetaException(Code.EIO, e.toString());
+        }
+        if (interrupted) {
+          // Withdraw the queued request: left queued, a later grant would give the lock to nobody.
+          if (!cancel(key) || w.granted().isDone()) {
+            return; // granted before the cancel arrived: the lock is held, and the caller is told so
+          }
+          throw new InterruptedException("lock wait interrupted");
         }
       }
     } finally {
