@@ -467,7 +467,7 @@ final class ShoalLowLevelFs implements LowLevelFs {
   public Open opendir(Request req, long ino, int flags) throws FuseError {
     long shoal = nodes.toShoal(ino);
     try {
-      return new Open(dirs.open(shoal, nodes.parentOf(shoal)), true, false);
+      return new Open(dirs.open(shoal, nodes.parentOf(shoal)), false, false);
     } catch (FsException e) {
       throw error(e);
     }
