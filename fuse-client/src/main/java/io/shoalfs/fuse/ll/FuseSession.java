@@ -88,6 +88,7 @@ public final class FuseSession implements AutoCloseable {
   }
 
   private final Path mountPoint;
+  private final Config config;
   private final Ops ops;
   /** Native memory libfuse may read for the session's life: the ops table (and the args, until session_new). */
   private final ByteBuffer opsMem = ByteBuffer.allocateDirect(OPS_SIZE);
@@ -103,6 +104,7 @@ public final class FuseSession implements AutoCloseable {
 
   private FuseSession(Path mountPoint, List<String> options, LowLevelFs fs, Config config) throws IOException {
     this.mountPoint = mountPoint;
+    this.config = config;
     this.ops = new Ops(fs, config);
     long opsAddr = MEM.getDirectBufferAddress(opsMem);
     ops.install(opsAddr);
@@ -228,6 +230,24 @@ public final class FuseSession implements AutoCloseable {
     if (dev.length == 2 && dev[0].equals("0")) {
       deviceMinor = Integer.parseInt(dev[1]);
     }
+    raiseReadahead(m.device());
+  }
+
+  /**
+   * The kernel offers FUSE the block layer's default readahead (128 KiB) at init and only ever lowers it, so
+   * buffered reads would never ask for more than 128 KiB at once. The mount's bdi takes a larger value
+   * afterwards (root only); reads then come in up to min(maxReadahead, max_pages) sized requests.
+   */
+  private void raiseReadahead(String device) {
+    Path ra = Path.of("/sys/class/bdi", device, "read_ahead_kb");
+    int kb = config.maxReadahead() / 1024;
+    try {
+      if (Files.exists(ra) && Integer.parseInt(Files.readString(ra).trim()) < kb) {
+        Files.writeString(ra, Integer.toString(kb));
+      }
+    } catch (IOException | NumberFormatException e) {
+      LOG.debug("could not raise readahead of {}: {}", mountPoint, e.toString());
+    }
   }
 
   public Path mountPoint() {
@@ -273,7 +293,7 @@ public final class FuseSession implements AutoCloseable {
       return;
     }
     closed = true;
-    notifier.stop(2000);
+    boolean notifierStopped = notifier.stop(2000);
     LIB.fuse_session_exit(session);
     if (!loopEnded) {
       if (MountInfo.hasFuseMount(mountPoint)) {
@@ -287,7 +307,7 @@ public final class FuseSession implements AutoCloseable {
         awaitExit(Duration.ofMillis(LOOP_EXIT_WAIT_MS));
       }
     }
-    if (loopEnded) {
+    if (loopEnded && notifierStopped) {
       LIB.fuse_session_unmount(session);
       LIB.fuse_session_destroy(session);
       destroyed = true;
@@ -295,8 +315,8 @@ public final class FuseSession implements AutoCloseable {
         LOG.debug("FUSE loop at {} ended with {}", mountPoint, loopResult);
       }
     } else {
-      LOG.warn("FUSE loop at {} did not end; leaking its native session rather than freeing it under its workers",
-          mountPoint);
+      LOG.warn("FUSE loop (or notifier) of {} did not end; leaking the native session rather than freeing it under"
+          + " a thread that still uses it", mountPoint);
     }
     if (MountInfo.hasFuseMount(mountPoint) && !FuseMounts.detach(mountPoint)) {
       LOG.warn("FUSE mount at {} is still listed after close", mountPoint);

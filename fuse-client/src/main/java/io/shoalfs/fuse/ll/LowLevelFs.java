@@ -23,7 +23,11 @@ import java.util.List;
 public interface LowLevelFs {
   long ROOT_ID = 1;
 
-  /** The caller of a request (fuse_req_ctx) and its interruption state. */
+  /**
+   * The caller of a request (fuse_req_ctx) and its interruption state. Valid during the call only. For a waiting
+   * setlk (sleep) or a blocking flock, the binding also interrupts the calling thread when the kernel interrupts
+   * the request, so a wait in {@code Object.wait}/{@code Condition.await} ends with InterruptedException.
+   */
   interface Request {
     int uid();
 
@@ -95,7 +99,11 @@ public interface LowLevelFs {
     boolean add(String name, long ino, int mode, long nextOffset);
   }
 
-  /** Takes readdirplus entries; an entry taken adds one to the kernel's lookup count of its inode. */
+  /**
+   * Takes readdirplus entries; an entry taken adds one to the kernel's lookup count of its inode, except "." and
+   * "..", for which the kernel takes no reference (count them as not taken; libfuse's passthrough_ll answers them
+   * with ino 0 and the directory's attributes).
+   */
   @FunctionalInterface
   interface DirPlusFiller {
     boolean add(String name, Entry entry, long nextOffset);

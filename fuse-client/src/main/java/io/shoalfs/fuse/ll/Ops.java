@@ -800,6 +800,24 @@ final class Ops {
     }
   }
 
+  /** fuse_add_direntry, then the entry's offset written by us (see {@link io.shoalfs.fuse.ll.jnr.Layout#DIRENT_OFF}). */
+  static long addDirentry(long req, long buf, long bufsize, long name, long stat, long off) {
+    long n = LIB.fuse_add_direntry(req, buf, bufsize, name, stat, off);
+    if (n <= bufsize) {
+      MEM.putLong(buf + DIRENT_OFF, off);
+    }
+    return n;
+  }
+
+  /** fuse_add_direntry_plus, then the entry's offset written by us (as {@link #addDirentry}). */
+  static long addDirentryPlus(long req, long buf, long bufsize, long name, long entryParam, long off) {
+    long n = LIB.fuse_add_direntry_plus(req, buf, bufsize, name, entryParam, off);
+    if (n <= bufsize) {
+      MEM.putLong(buf + DIRENTPLUS_OFF, off);
+    }
+    return n;
+  }
+
   /** Packs readdir(plus) entries into the worker's reply buffer; an entry that does not fit is not taken. */
   private static final class DirBuf {
     final long req;
@@ -819,7 +837,7 @@ final class Ops {
       long st = s.entry + ENTRY_ATTR;
       MEM.putLong(st + STAT_INO, ino);
       MEM.putInt(st + STAT_MODE, mode);
-      long n = LIB.fuse_add_direntry(req, s.bigAddr + used, size - used, s.str, st, nextOffset);
+      long n = addDirentry(req, s.bigAddr + used, size - used, s.str, st, nextOffset);
       if (n > size - used) {
         return false;
       }
@@ -830,7 +848,7 @@ final class Ops {
     boolean addPlus(String name, Entry entry, long nextOffset) {
       s.cstr(name.getBytes(StandardCharsets.UTF_8));
       s.entry(entry);
-      long n = LIB.fuse_add_direntry_plus(req, s.bigAddr + used, size - used, s.str, s.entry, nextOffset);
+      long n = addDirentryPlus(req, s.bigAddr + used, size - used, s.str, s.entry, nextOffset);
       if (n > size - used) {
         return false;
       }

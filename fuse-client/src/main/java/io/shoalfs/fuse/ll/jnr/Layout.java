@@ -129,6 +129,14 @@ public final class Layout {
   /** struct flock, 32 bytes (jnr-fuse Flock): l_type @0 (short), l_whence @2, l_start @8, l_len @16, l_pid @24. */
   public static final int FLOCK_SIZE = 32;
 
+  /**
+   * Kernel ABI (linux/fuse.h): where fuse_add_direntry(_plus) put the entry's next-offset field. The binding
+   * writes that field itself after the call: jnr-ffi 2.2.16 corrupts the 6th integer argument of a native call
+   * (jnr/jnr-ffi#181, seen here as a pointer-like value), and {@code off} is the 6th.
+   */
+  public static final int DIRENT_OFF = 8;
+  public static final int DIRENTPLUS_OFF = 128 + 8;
+
   /** FUSE_CAP_* of fuse_common.h (3.14). */
   public static final int CAP_ASYNC_READ = 1;
   public static final int CAP_POSIX_LOCKS = 1 << 1;

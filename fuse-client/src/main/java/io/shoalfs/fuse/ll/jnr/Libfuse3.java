@@ -79,6 +79,7 @@ public interface Libfuse3 {
   @IgnoreError
   int fuse_reply_lock(long req, long flock);
 
+  /** {@code off} arrives corrupted (jnr-ffi bug with a 6th integer argument): the binding rewrites it (Layout). */
   @IgnoreError
   long fuse_add_direntry(long req, long buf, long bufsize, long name, long stat, long off);
 
