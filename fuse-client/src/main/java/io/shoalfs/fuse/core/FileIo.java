@@ -51,8 +51,8 @@ import org.slf4j.LoggerFactory;
  * <p>Errors: {@link MetaException} (an errno from the metadata service), {@link IOException} (a storage daemon
  * failed) and {@link FsException} (an errno decided here, or a remembered write-back failure). A failed send or
  * sync is remembered per inode like Linux's errseq: the next write, flush and fsync of every handle of the inode
- * (including handles opened later, if no handle has seen it yet) fails once with it (EIO), and it is logged once
- * at WARN with the inode.
+ * (including handles opened later, if no fsync has reported it yet) fails once with it (EIO; a close reports it
+ * only on a descriptor open for writing), and it is logged once at WARN with the inode.
  *
  * <p>Locking: operations on one inode are serialized by its {@link OpenInode#lock}, which is held across the
  * storage and metadata calls of that operation (one send or commit at a time per inode, as the kernel
@@ -65,6 +65,7 @@ public final class FileIo implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(FileIo.class);
   private static final int CHUNK = Layout.CHUNK_SIZE;
   private static final int O_ACCMODE = 03;
+  private static final int O_RDONLY = 0;
   /** fallocate(2) mode bits. */
   public static final int FALLOC_FL_KEEP_SIZE = 1;
   public static final int FALLOC_FL_PUNCH_HOLE = 2;
@@ -485,7 +486,9 @@ public final class FileIo implements AutoCloseable {
     if (n.dirty) {
       commitWrite(n);
     }
-    if (h != null) {
+    // A close reports write-back failures only on descriptors open for writing (as NFS does): a reader's close
+    // has nothing to do with them. fsync reports them on any descriptor (`sync FILE` opens read-only).
+    if (h != null && (sync || (h.flags & O_ACCMODE) != O_RDONLY)) {
       reportError(h, sync);
     }
   }

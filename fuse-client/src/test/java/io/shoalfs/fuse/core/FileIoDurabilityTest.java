@@ -125,6 +125,46 @@ class FileIoDurabilityTest {
     }
   }
 
+  /**
+   * PUNCH_HOLE|KEEP_SIZE: the partial chunks at both ends are zeroed on the storage daemons (the data part),
+   * bytes outside the range and the size stay. The metadata part (dropping whole chunks) is the metadata
+   * service's FallocateRequest; until that is served it answers ENOSYS after the data part is done, which this
+   * test accepts only as that code.
+   */
+  @Test
+  void punchHoleZeroesTheRangeAndKeepsTheRest() throws Exception {
+    try (TestCluster cluster = TestCluster.start();
+        Client c = new Client(cluster, FsConfig.DEFAULTS.withDirtyAge(Duration.ZERO))) {
+      long ino = create(cluster, "punched");
+      byte[] data = new byte[9 << 20];
+      new java.util.Random(7).nextBytes(data);
+      long fh = c.open(ino);
+      c.write(fh, 0, data);
+      c.io.flush(fh);
+      c.read(fh, 0, 1 << 20); // fills the read-ahead, which the punch must drop
+      long lo = (1 << 20) + 3;
+      long hi = (6 << 20) + 5;
+      try {
+        c.io.fallocate(ino, FileIo.FALLOC_FL_PUNCH_HOLE | FileIo.FALLOC_FL_KEEP_SIZE, lo, hi - lo);
+      } catch (io.shoalfs.client.MetaException e) {
+        assertEquals(io.shoalfs.proto.meta.Code.ENOSYS, e.code(), "only a metadata service without fallocate");
+      }
+      FsException bad = assertThrows(FsException.class,
+          () -> c.io.fallocate(ino, FileIo.FALLOC_FL_PUNCH_HOLE, 0, 10));
+      assertEquals(Errno.EOPNOTSUPP, bad.errno());
+      byte[] want = data.clone();
+      Arrays.fill(want, (int) lo, (int) hi, (byte) 0);
+      assertArrayEquals(want, c.read(fh, 0, data.length + 1), "through the open handle");
+      c.io.release(fh);
+      try (Client other = new Client(cluster, FsConfig.DEFAULTS)) {
+        Attr attr = other.meta.getAttr(ino);
+        assertEquals(data.length, attr.getSize());
+        long r = other.io.open(attr, 0);
+        assertArrayEquals(want, other.read(r, 0, data.length + 1), "through another client");
+      }
+    }
+  }
+
   /** A file kept open and growing shows its data to another client within about the dirty age. */
   @Test
   void theFlusherBoundsTheDirtyAge() throws Exception {
