@@ -33,7 +33,9 @@ public final class MountCommand implements Callable<Integer> {
   String subvolume;
 
   @Option(names = "-o", paramLabel = "OPT[,OPT...]", split = ",",
-      description = "Extra FUSE mount options, appended to Shoal's defaults.")
+      description = "Extra mount options: libfuse3's (appended to fsname=shoal,subtype=shoal,allow_other,"
+          + "default_permissions) and Shoal's kernel cache timeouts attr_timeout=S (1), entry_timeout=S (1), "
+          + "negative_timeout=S (0.5).")
   List<String> options = new ArrayList<>();
 
   @Parameters(index = "0", paramLabel = "MOUNTPOINT", description = "An existing empty directory.")

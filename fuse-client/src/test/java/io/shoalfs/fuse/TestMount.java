@@ -25,8 +25,13 @@ final class TestMount implements AutoCloseable {
   }
 
   static TestMount open(TestCluster cluster, String subvolume, Path parent, String name) throws IOException {
+    return open(cluster, subvolume, parent, name, List.of());
+  }
+
+  static TestMount open(TestCluster cluster, String subvolume, Path parent, String name, List<String> options)
+      throws IOException {
     Path dir = Files.createDirectories(parent.resolve(name));
-    return new TestMount(ShoalMount.mount(cluster.metaAddrs(), subvolume, dir, List.of()), dir);
+    return new TestMount(ShoalMount.mount(cluster.metaAddrs(), subvolume, dir, options), dir);
   }
 
   Path root() {
