@@ -12,7 +12,7 @@ import io.shoalfs.bench.report.BenchReport.Row;
 import io.shoalfs.bench.report.Goals;
 import io.shoalfs.bench.report.MachineInfo;
 import io.shoalfs.bench.report.ReportWriter;
-import io.shoalfs.bench.target.Bindfs;
+import io.shoalfs.bench.bindfs.Bindfs;
 import io.shoalfs.common.Sizes;
 import io.shoalfs.common.cli.UserError;
 import java.io.IOException;
