@@ -4,6 +4,8 @@ package io.shoalfs.fuse.ll;
  * Drops what the kernel caches for one inode or one name, because another client changed it. Calls return at
  * once: the binding sends the notifications from its own thread (libfuse forbids sending them from inside a
  * request or while holding a lock a request may need). An inode or name the kernel does not know is ignored.
+ * The queue is bounded ({@code FuseSession.Config.notifyQueue}); only when it is full does a call wait, up to
+ * 1 s, before the notification is dropped with a WARN line.
  */
 public interface Notifier {
   /** Attributes of {@code ino} and, for {@code length} != 0, its cached pages from {@code offset} (length -1: to the end). */

@@ -488,6 +488,22 @@ class FuseSessionTest {
   }
 
   @Test
+  void callerContextReachesTheFilesystem() throws Exception {
+    // Another user must be able to reach the mount (allow_other) through the temp directories.
+    for (Path p = mp.getParent(); p != null && p.startsWith(tmp.getParent()) && !p.equals(tmp.getParent());
+        p = p.getParent()) {
+      Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+    Py.exec(List.of("setpriv", "--reuid=4321", "--regid=4322", "--clear-groups", "sh", "-c",
+        "umask 027 && mkdir " + mp.resolve("owned")));
+    assertEquals(4321, (int) Files.getAttribute(mp.resolve("owned"), "unix:uid"));
+    assertEquals(4322, (int) Files.getAttribute(mp.resolve("owned"), "unix:gid"));
+    // mkdir gets the mode before the umask (the binding does not ask for it to be applied: DONT_MASK off, so the
+    // kernel applied it already) and MemFs applies req.umask() again, which changes nothing here.
+    assertEquals("rwxr-x---", PosixFilePermissions.toString(Files.getPosixFilePermissions(mp.resolve("owned"))));
+  }
+
+  @Test
   void lookupOfASymlinkItselfIsNotFollowed() throws Exception {
     Path l = Files.createSymbolicLink(mp.resolve("dangling"), Path.of("nowhere"));
     assertTrue(Files.exists(l, LinkOption.NOFOLLOW_LINKS));
