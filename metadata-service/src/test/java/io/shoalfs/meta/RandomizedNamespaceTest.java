@@ -8,13 +8,15 @@ import io.shoalfs.common.Layout;
 import io.shoalfs.proto.meta.Attr;
 import io.shoalfs.proto.meta.ChunkRef;
 import io.shoalfs.proto.meta.Code;
-import io.shoalfs.proto.meta.FileType;
+import io.shoalfs.proto.meta.GetXattrRequest;
+import io.shoalfs.proto.meta.ListXattrRequest;
 import io.shoalfs.proto.meta.MetaReply;
 import io.shoalfs.proto.meta.MetaRequest;
 import io.shoalfs.proto.meta.SetAttrRequest;
 import io.shoalfs.proto.meta.StatFsReply;
 import io.shoalfs.proto.meta.StatFsRequest;
 import io.shoalfs.proto.meta.StorageDaemon;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Random mkdir / create / symlink / link / unlink / rmdir / rename (plain, RENAME_NOREPLACE, RENAME_EXCHANGE) /
- * set_attr size / alloc_chunk against the real service and a small in-memory model of POSIX semantics, comparing
+ * set_attr size / alloc_chunk / set_xattr (with XATTR_CREATE / XATTR_REPLACE) / remove_xattr against the real service and a small in-memory model of POSIX semantics, comparing
  * every reply code and, after each batch, the whole tree (hard links share one model node: nlink is its number
  * of names) and the usage counters. Between batches the replica restarts from an older snapshot plus the log (as after a
  * crash). The seed is printed; replay one with {@code -Dshoal.seed=N}.
@@ -51,6 +53,7 @@ class RandomizedNamespaceTest {
     final boolean symlink;
     final TreeMap<String, Node> children = new TreeMap<>();
     final TreeSet<Integer> chunks = new TreeSet<>();
+    final TreeMap<String, String> xattrs = new TreeMap<>();
     Node parent;
     long ino;
     long size;
@@ -136,8 +139,11 @@ class RandomizedNamespaceTest {
     Node p = dirs.get(rnd.nextInt(dirs.size()));
     String n = NAMES.get(rnd.nextInt(NAMES.size()));
     int kind = rnd.nextInt(100);
-    if (kind >= 90 && kind < 100 && rnd.nextBoolean()) {
+    if (kind >= 90 && rnd.nextBoolean()) {
       return linkOrSymlink(p, n, all);
+    }
+    if (kind >= 80 && kind < 90 && rnd.nextBoolean()) {
+      return xattr(all);
     }
     if (kind < 20) {
       Code expected = p.children.containsKey(n) ? Code.EEXIST : Code.OK;
@@ -252,6 +258,31 @@ class RandomizedNamespaceTest {
     return check("link " + path(target) + " as " + path(p) + "/" + n, expected, got);
   }
 
+  /** set_xattr with random flags or remove_xattr of one of two names on a random inode. */
+  private String xattr(List<Node> all) {
+    Node target = all.get(rnd.nextInt(all.size()));
+    String name = rnd.nextBoolean() ? "user.x" : "trusted.y";
+    boolean userOk = !target.symlink; // user.* only on regular files and directories
+    boolean present = target.xattrs.containsKey(name);
+    if (rnd.nextInt(4) == 0) {
+      Code expected = name.startsWith("user.") && !userOk ? Code.EPERM : present ? Code.OK : Code.ENODATA;
+      Code got = code(() -> client.removeXattr(target.ino, name));
+      if (got == Code.OK && expected == Code.OK) {
+        target.xattrs.remove(name);
+      }
+      return check("removexattr " + path(target) + " " + name, expected, got);
+    }
+    int flags = rnd.nextInt(3);
+    String value = "v" + rnd.nextInt(100);
+    Code expected = name.startsWith("user.") && !userOk ? Code.EPERM
+        : flags == 1 && present ? Code.EEXIST : flags == 2 && !present ? Code.ENODATA : Code.OK;
+    Code got = code(() -> client.setXattr(target.ino, name, value.getBytes(StandardCharsets.UTF_8), flags));
+    if (got == Code.OK && expected == Code.OK) {
+      target.xattrs.put(name, value);
+    }
+    return check("setxattr " + path(target) + " " + name + "=" + value + " flags=" + flags, expected, got);
+  }
+
   /** Linux renameat2 order of checks (see Rename). */
   private static Code expectRename(Node sp, String sn, Node dp, String dn, int flags) {
     Node src = sp.children.get(sn);
@@ -298,7 +329,13 @@ class RandomizedNamespaceTest {
     for (Map.Entry<String, Trees.Node> e : Trees.dump(read, Layout.ROOT_INO).entrySet()) {
       Attr a = e.getValue().attr();
       List<Integer> chunks = e.getValue().chunks().stream().map(ChunkRef::getIndex).toList();
-      actual.put(e.getKey(), describe(a.getType().name(), a.getSize(), a.getNlink(), a.getIno(), chunks));
+      Map<String, String> xattrs = new TreeMap<>();
+      for (String name : read.apply(MetaRequest.newBuilder().setListXattr(ListXattrRequest.newBuilder()
+          .setIno(a.getIno())).build()).getXattrNames().getNamesList()) {
+        xattrs.put(name, read.apply(MetaRequest.newBuilder().setGetXattr(GetXattrRequest.newBuilder()
+            .setIno(a.getIno()).setName(name)).build()).getXattrValue().toStringUtf8());
+      }
+      actual.put(e.getKey(), describe(a.getType().name(), a.getSize(), a.getNlink(), a.getIno(), chunks, xattrs));
     }
     assertEquals(expected, actual, "seed=" + seed + " after batch " + batch);
     StatFsReply fs = read.apply(MetaRequest.newBuilder().setStatFs(StatFsRequest.newBuilder()
@@ -319,7 +356,7 @@ class RandomizedNamespaceTest {
     long subdirs = node.children.values().stream().filter(c -> c.dir).count();
     String type = node.dir ? "DIRECTORY" : node.symlink ? "SYMLINK" : "REGULAR";
     out.put(path.isEmpty() ? "/" : path, describe(type, node.dir ? 0 : node.size,
-        node.dir ? 2 + subdirs : names.get(node), node.ino, List.copyOf(node.chunks)));
+        node.dir ? 2 + subdirs : names.get(node), node.ino, List.copyOf(node.chunks), node.xattrs));
     for (Map.Entry<String, Node> c : node.children.entrySet()) {
       describe(c.getValue(), path + "/" + c.getKey(), out, names);
     }
@@ -332,8 +369,9 @@ class RandomizedNamespaceTest {
     }
   }
 
-  private static String describe(String type, long size, long nlink, long ino, List<Integer> chunks) {
-    return type + " size=" + size + " nlink=" + nlink + " ino=" + ino + " chunks=" + chunks;
+  private static String describe(String type, long size, long nlink, long ino, List<Integer> chunks,
+      Map<String, String> xattrs) {
+    return type + " size=" + size + " nlink=" + nlink + " ino=" + ino + " chunks=" + chunks + " xattrs=" + xattrs;
   }
 
   /** Inodes and bytes (regular files' sizes): each inode once, however many names it has. */
