@@ -25,6 +25,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -221,6 +222,34 @@ class LockWaitTest {
     MetaReply r = SessionOps.set(client, ino, SessionOps.flock(a, 1, WRITE), false);
     assertEquals(Code.EAGAIN, r.getCode());
     assertEquals(c, r.getLock().getConflict().getSessionId());
+  }
+
+  @Test
+  void aLostSessionIsReplacedAndReported() throws Exception {
+    long ino = newFile();
+    long a = SessionOps.open(client, "holder");
+    assertEquals(Code.OK, SessionOps.set(client, ino, SessionOps.flock(a, 1, WRITE), false).getCode());
+    RecordingListener l = new RecordingListener();
+    SessionClient b = SessionClient.open(cluster.client(), "b", 0, l);
+    sessions.add(b);
+    l.await(0, io.shoalfs.proto.meta.WatchEvent::hasResync, Duration.ofSeconds(10));
+    long lost = b.sessionId();
+    CompletableFuture<Boolean> fb = waitFor(b, ino, SessionOps.flock(0, 1, WRITE));
+    awaitWaiting(ino, 1);
+    int from = l.size();
+    SessionOps.close(client, lost); // as if it had expired: the service no longer knows it
+    // The next renewal (within RENEW_EVERY) or the watch notices; the wait fails with ESTALE.
+    ExecutionException e = assertThrows(ExecutionException.class, () -> fb.get(10, TimeUnit.SECONDS));
+    assertEquals(Code.ESTALE, ((io.shoalfs.client.MetaException) e.getCause()).code());
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (l.sessionsLost() == 0) {
+      assertTrue(System.nanoTime() < deadline, "the listener heard of the lost session");
+      Thread.sleep(20);
+    }
+    assertTrue(b.sessionId() != lost, "a new session replaced it");
+    l.await(from, io.shoalfs.proto.meta.WatchEvent::hasResync, Duration.ofSeconds(10));
+    assertEquals(0, waiting(ino), "the lost session's queued request went with it");
+    SessionOps.renew(client, b.sessionId());
   }
 
   @Test

@@ -86,7 +86,9 @@ public final class WatchService {
       return Status.UNAVAILABLE.withDescription("no Raft division: " + e.getMessage());
     }
     if (info.isLeader()) {
-      return null;
+      // A new leader serves once it applied its term's first entry: before, it may not know a session yet
+      // and would wrongly tell the client that its session is gone.
+      return info.isLeaderReady() ? null : Status.UNAVAILABLE.withDescription("leader not ready yet");
     }
     RaftPeerId leader = info.getLeaderId();
     HostPort raft = leader == null ? null : peers.get(leader.toString());
