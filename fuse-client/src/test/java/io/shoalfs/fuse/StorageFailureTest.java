@@ -26,6 +26,9 @@ class StorageFailureTest {
       Path before = Files.writeString(mount.root().resolve("before.txt"), "stored");
       assertEquals("stored", Files.readString(before));
       cluster.stopStorage();
+      // The kernel keeps pages of an unchanged file across opens (keep_cache): a changed inode version (here a
+      // chmod) makes the next open drop them, so the read below has to reach the storage daemon.
+      Files.setPosixFilePermissions(before, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-r--"));
 
       IOException read = assertThrows(IOException.class, () -> Files.readString(before));
       assertTrue(read.getMessage().contains("Input/output error"), read.getMessage());

@@ -76,13 +76,21 @@ class TwoMountsTest {
   }
 
   @Test
-  void appendOnOneAfterTheOtherGrewTheFile() throws IOException {
+  void appendOnOneAfterTheOtherGrewTheFile() throws Exception {
     Path onA = a.root().resolve("appended.txt");
     Path onB = b.root().resolve("appended.txt");
     Files.writeString(onA, "abc");
     assertEquals(3, Files.size(onB));
     Files.writeString(onA, "def", java.nio.file.StandardOpenOption.APPEND);
-    // B saw size 3 a moment ago; its append must land after A's bytes, not over them.
+    // B saw size 3 a moment ago and its kernel caches that size; A's close reaches B's kernel as an
+    // invalidation within the coherence bound (README), and an O_APPEND write takes its offset from the
+    // kernel's cached size without asking us: wait for the invalidation first.
+    long deadline = System.nanoTime() + 1_000_000_000L;
+    while (Files.size(onB) != 6 && System.nanoTime() < deadline) {
+      Thread.sleep(2);
+    }
+    assertEquals(6, Files.size(onB), "A's append seen on B within the bound");
+    // Its append must land after A's bytes, not over them.
     Files.writeString(onB, "ghi", java.nio.file.StandardOpenOption.APPEND);
     assertEquals("abcdefghi", Files.readString(onA));
     assertEquals("abcdefghi", Files.readString(onB));
