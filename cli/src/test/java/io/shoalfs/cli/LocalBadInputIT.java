@@ -66,9 +66,9 @@ class LocalBadInputIT {
   @Timeout(value = 3, unit = TimeUnit.MINUTES)
   void missingLibfuse() throws Exception {
     Path mnt = Files.createDirectories(tmp.resolve("mnt"));
-    try (ShoalProcess p = ShoalProcess.start(tmp, Map.of(Preflight.LIBFUSE_ENV, "/nonexistent/libfuse.so.2"),
+    try (ShoalProcess p = ShoalProcess.start(tmp, Map.of(Preflight.LIBFUSE_ENV, "/nonexistent/libfuse3.so.3"),
         "local", "--dir", tmp.resolve("d").toString(), "--mount", mnt.toString())) {
-      assertOneLineError(p, "libfuse2");
+      assertOneLineError(p, "libfuse3");
     }
     assertFalse(Preflight.isMounted(mnt));
   }

@@ -11,7 +11,7 @@ import java.util.stream.Stream;
 
 /** Checks that must pass before {@code shoal local} starts anything, each failing with a one-line reason. */
 public final class Preflight {
-  /** Environment variable naming libfuse.so.2 explicitly (for installs outside the usual library dirs). */
+  /** Environment variable naming libfuse3.so.3 explicitly (for installs outside the usual library dirs). */
   public static final String LIBFUSE_ENV = "SHOAL_LIBFUSE";
 
   private static final List<String> LIB_DIRS = List.of(
@@ -20,24 +20,24 @@ public final class Preflight {
 
   private Preflight() {}
 
-  /** Returns the libfuse.so.2 that FUSE mounts will load. */
+  /** Returns the libfuse3.so.3 that FUSE mounts will load (the low-level binding of the FUSE client). */
   public static Path libfuse(Map<String, String> env) {
     String override = env.get(LIBFUSE_ENV);
     if (override != null && !override.isBlank()) {
       Path p = Path.of(override);
       if (!Files.isReadable(p)) {
-        throw new UserError("libfuse2 not found at " + p + " (from " + LIBFUSE_ENV
-            + "): install libfuse2 (apt-get install libfuse2) or fix the path");
+        throw new UserError("libfuse3 not found at " + p + " (from " + LIBFUSE_ENV
+            + "): install libfuse3 (apt-get install libfuse3-3) or fix the path");
       }
       return p;
     }
     for (String dir : LIB_DIRS) {
-      Path p = Path.of(dir, "libfuse.so.2");
+      Path p = Path.of(dir, "libfuse3.so.3");
       if (Files.isReadable(p)) {
         return p;
       }
     }
-    throw new UserError("libfuse2 is not installed (no libfuse.so.2 found): install it with apt-get install libfuse2");
+    throw new UserError("libfuse3 is not installed (no libfuse3.so.3 found): install it with apt-get install libfuse3-3");
   }
 
   public static void devFuse() {

@@ -18,15 +18,15 @@ class PreflightTest {
   @Test
   void libfuseFromTheEnvironmentMustExist() throws Exception {
     UserError e = assertThrows(UserError.class,
-        () -> Preflight.libfuse(Map.of(Preflight.LIBFUSE_ENV, tmp.resolve("nope.so.2").toString())));
-    assertTrue(e.getMessage().contains("apt-get install libfuse2"), e.getMessage());
-    Path lib = Files.writeString(tmp.resolve("libfuse.so.2"), "");
+        () -> Preflight.libfuse(Map.of(Preflight.LIBFUSE_ENV, tmp.resolve("nope.so.3").toString())));
+    assertTrue(e.getMessage().contains("apt-get install libfuse3-3"), e.getMessage());
+    Path lib = Files.writeString(tmp.resolve("libfuse3.so.3"), "");
     assertEquals(lib, Preflight.libfuse(Map.of(Preflight.LIBFUSE_ENV, lib.toString())));
   }
 
   @Test
   void libfuseIsFoundOnThisMachine() {
-    assertTrue(Files.isReadable(Preflight.libfuse(Map.of())), "the test machine has libfuse2 installed");
+    assertTrue(Files.isReadable(Preflight.libfuse(Map.of())), "the test machine has libfuse3 installed");
   }
 
   @Test
