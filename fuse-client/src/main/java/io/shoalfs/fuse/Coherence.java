@@ -75,7 +75,8 @@ final class Coherence implements SessionClient.Listener {
   public void onEntry(EntryChanged c) {
     Notifier n = notifier;
     if (n != null && nodes.holds(c.getParent())) {
-      n.invalidateEntry(nodes.toKernel(c.getParent()), c.getName());
+      // Expire, not invalidate: a directory that was just created here may already be a process's cwd.
+      n.expireEntry(nodes.toKernel(c.getParent()), c.getName());
     }
   }
 
@@ -88,7 +89,7 @@ final class Coherence implements SessionClient.Listener {
       List<NodeTable.Name> names = new ArrayList<>();
       nodes.snapshot(inodes, names);
       for (NodeTable.Name name : names) {
-        n.invalidateEntry(name.parent(), name.name());
+        n.expireEntry(name.parent(), name.name());
       }
       for (long ino : inodes) {
         n.invalidateInode(ino, 0, -1);

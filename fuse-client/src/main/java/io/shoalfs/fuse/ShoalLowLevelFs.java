@@ -68,6 +68,11 @@ final class ShoalLowLevelFs implements LowLevelFs {
     this.coherence = new Coherence(nodes, locks);
   }
 
+  /** A noatime mount: reads leave atime alone (else Linux's relatime rule applies). */
+  void setNoatime(boolean noatime) {
+    files.setNoatime(noatime);
+  }
+
   /** The filesystem of the volume whose root is {@code rootIno}, with its parts wired. */
   static ShoalLowLevelFs over(MetaClient meta, StorageClient storage, long rootIno, FsConfig config,
       CacheTimeouts timeouts, LongSupplier sessionId) {
@@ -299,7 +304,10 @@ final class ShoalLowLevelFs implements LowLevelFs {
   @Override
   public List<String> listxattr(Request req, long ino) throws FuseError {
     try {
-      return ns.listXattr(nodes.toShoal(ino));
+      List<String> names = ns.listXattr(nodes.toShoal(ino));
+      // The VFS checks trusted.* on get and set, but listing is the filesystem's to filter: only privileged
+      // callers see that namespace (as on ext4; we see the caller's uid, not its capabilities).
+      return req.uid() == 0 ? names : names.stream().filter(n -> !n.startsWith("trusted.")).toList();
     } catch (MetaException e) {
       throw error(e);
     }

@@ -124,6 +124,7 @@ public final class ShoalMount implements AutoCloseable {
         SessionClient s = sessionRef.get();
         return s == null ? 0 : s.sessionId();
       });
+      fs.setNoatime(options.stream().anyMatch(o -> java.util.Arrays.asList(o.split(",")).contains("noatime")));
       session = SessionClient.open(meta, clientName(mp), root, fs.coherence());
       sessionRef.set(session);
       FuseSession fuse;

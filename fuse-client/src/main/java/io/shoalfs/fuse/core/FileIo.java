@@ -101,6 +101,11 @@ public final class FileIo implements AutoCloseable {
     }
   }
 
+  /** relatime (Linux's default): atime is updated when it is not newer than mtime/ctime, or a day old. */
+  private static final long RELATIME_NS = 24L * 3600 * 1_000_000_000L;
+  /** A noatime mount: reads never update atime. */
+  private volatile boolean noatime;
+
   public FileIo(MetaClient meta, StorageClient storage, FsConfig config) {
     this.meta = meta;
     this.storage = storage;
@@ -123,6 +128,17 @@ public final class FileIo implements AutoCloseable {
    * Opens the regular file {@code attr} describes (attributes fetched fresh by the caller: close-to-open) and
    * returns a new handle id. {@code flags} are open(2)'s flags.
    */
+  /** Reads leave atime alone (the mount has the noatime option). */
+  public void setNoatime(boolean noatime) {
+    this.noatime = noatime;
+  }
+
+  /** Linux's relatime rule for the attributes an open saw. */
+  private boolean atimeDue(Attr a) {
+    return !noatime && (a.getAtimeNs() <= a.getMtimeNs() || a.getAtimeNs() <= a.getCtimeNs()
+        || nowNanos() - a.getAtimeNs() >= RELATIME_NS);
+  }
+
   public long open(Attr attr, int flags) {
     OpenInode n;
     synchronized (inodes) {
@@ -143,6 +159,7 @@ public final class FileIo implements AutoCloseable {
       n.size = attr.getSize();
       n.chunks.clear();
       n.dropReadAhead();
+      n.atimeDue = atimeDue(attr);
       // Like Linux's errseq_sample: a failure nobody has reported yet is reported on this descriptor too.
       h.errSeq = n.errSeen ? n.errSeq : n.errSeq - 1;
     } finally {
@@ -185,6 +202,16 @@ public final class FileIo implements AutoCloseable {
         int take = Math.min(want - done, n.readAheadLen - from);
         dst.put(done, n.readAhead, from, take);
         done += take;
+      }
+      if (n.atimeDue) {
+        // Before the reply: the kernel drops its cached atime after a read and asks getattr next.
+        n.atimeDue = false;
+        try {
+          meta.setAttr(SetAttrRequest.newBuilder().setIno(n.ino).setAtimeRead(true).build());
+        } catch (MetaException e) {
+          // The bytes were read; a lost atime update is not worth failing the read for.
+          LOG.debug("atime of inode {} not updated: {}", n.ino, e.getMessage());
+        }
       }
       return want;
     } finally {

@@ -29,6 +29,8 @@ final class OpenInode {
   static final Set<Long> ALL_CHUNKS = Set.of();
 
   final long ino;
+  /** Set at open when Linux's relatime rule asks for an atime update on the next read; guarded by lock. */
+  boolean atimeDue;
   final ReentrantLock lock = new ReentrantLock();
   /** Open handles; guarded by the inode table's lock. */
   int refs;

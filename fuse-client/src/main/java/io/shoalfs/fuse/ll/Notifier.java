@@ -14,6 +14,17 @@ public interface Notifier {
   /** The kernel's entry {@code parent}/{@code name}. */
   void invalidateEntry(long parent, String name);
 
+  /**
+   * Makes the kernel look {@code parent}/{@code name} up again on its next use, without dropping the dentry
+   * first (fuse_lowlevel_notify_expire_entry with FUSE_LL_EXPIRE_ONLY): a directory that is some process's
+   * working directory stays reachable, where invalidateEntry would unhash it and make getcwd fail with ENOENT.
+   * If the name now points elsewhere, the lookup replaces the dentry. Falls back to invalidateEntry on kernels
+   * without expiry.
+   */
+  default void expireEntry(long parent, String name) {
+    invalidateEntry(parent, name);
+  }
+
   /** Like invalidateEntry, and tells the kernel that {@code child} under that name is gone (fuse_lowlevel_notify_delete). */
   void deleted(long parent, long child, String name);
 }

@@ -28,7 +28,14 @@ final class SessionNotifier implements Notifier {
 
   private record Inode(long ino, long offset, long length) implements Note {}
 
-  private record Name(long parent, long child, byte[] name, boolean deleted) implements Note {}
+  private enum NameNote { INVALIDATE, EXPIRE, DELETE }
+
+  private record Name(long parent, long child, byte[] name, NameNote kind) implements Note {}
+
+  private static final int ENOSYS = 38;
+  private static final int FUSE_LL_EXPIRE_ONLY = 1;
+  /** Cleared when the kernel or libfuse cannot expire entries; invalidation is used instead. */
+  private volatile boolean canExpire = true;
 
   private final long session;
   private final BlockingQueue<Note> queue;
@@ -53,12 +60,17 @@ final class SessionNotifier implements Notifier {
 
   @Override
   public void invalidateEntry(long parent, String name) {
-    enqueue(new Name(parent, 0, name.getBytes(StandardCharsets.UTF_8), false));
+    enqueue(new Name(parent, 0, name.getBytes(StandardCharsets.UTF_8), NameNote.INVALIDATE));
+  }
+
+  @Override
+  public void expireEntry(long parent, String name) {
+    enqueue(new Name(parent, 0, name.getBytes(StandardCharsets.UTF_8), NameNote.EXPIRE));
   }
 
   @Override
   public void deleted(long parent, long child, String name) {
-    enqueue(new Name(parent, child, name.getBytes(StandardCharsets.UTF_8), true));
+    enqueue(new Name(parent, child, name.getBytes(StandardCharsets.UTF_8), NameNote.DELETE));
   }
 
   /** Notifications queued and not sent yet. */
@@ -108,14 +120,31 @@ final class SessionNotifier implements Notifier {
       Name nm = (Name) n;
       MEM.putByteArray(nameAddr, nm.name, 0, nm.name.length);
       MEM.putByte(nameAddr + nm.name.length, (byte) 0);
-      rc = nm.deleted
-          ? Libfuse3.LIB.fuse_lowlevel_notify_delete(session, nm.parent, nm.child, nameAddr, nm.name.length)
-          : Libfuse3.LIB.fuse_lowlevel_notify_inval_entry(session, nm.parent, nameAddr, nm.name.length);
+      rc = switch (nm.kind) {
+        case DELETE -> Libfuse3.LIB.fuse_lowlevel_notify_delete(session, nm.parent, nm.child, nameAddr,
+            nm.name.length);
+        case EXPIRE -> expire(nm);
+        case INVALIDATE -> Libfuse3.LIB.fuse_lowlevel_notify_inval_entry(session, nm.parent, nameAddr,
+            nm.name.length);
+      };
     }
     // ENOENT: the kernel does not have that inode or name cached, which is what we wanted anyway.
     if (rc != 0 && rc != -ENOENT) {
       LOG.debug("FUSE notification {} answered {}", n, rc);
     }
+  }
+
+  private int expire(Name nm) {
+    if (canExpire) {
+      int rc = Libfuse3.LIB.fuse_lowlevel_notify_expire_entry(session, nm.parent, nameAddr, nm.name.length,
+          FUSE_LL_EXPIRE_ONLY);
+      if (rc != -ENOSYS && rc != -22) {
+        return rc;
+      }
+      LOG.info("the kernel cannot expire FUSE entries ({}); invalidating them instead", rc);
+      canExpire = false;
+    }
+    return Libfuse3.LIB.fuse_lowlevel_notify_inval_entry(session, nm.parent, nameAddr, nm.name.length);
   }
 
   /** Stops the thread (bounded wait); queued notifications are dropped: the session is going away. */

@@ -10,7 +10,8 @@ import io.shoalfs.proto.records.InodeRecord;
 
 /**
  * set_attr: mode, owner, size and times. "now" is the leader's clock from the log entry; ctime is always set
- * (chmod, chown, truncate and utimensat all change it).
+ * (chmod, chown, truncate and utimensat all change it), except for a read's atime update ({@code atime_read}),
+ * which changes atime alone.
  *
  * <ul>
  *   <li>Size: regular files only (EISDIR for a directory, EINVAL for other types, EFBIG past the largest
@@ -29,6 +30,13 @@ final class SetAttr {
   static MetaReply apply(Tx tx, WriteContext ctx, SetAttrRequest r) throws FsError {
     long now = ctx.nowNs();
     InodeRecord inode = Inodes.require(tx, r.getIno());
+    if (r.getAtimeRead() && !r.hasMode() && !r.hasUid() && !r.hasGid() && !r.hasSize() && !r.hasAtimeNs()
+        && !r.hasMtimeNs() && !r.getAtimeNow() && !r.getMtimeNow()) {
+      // Reading marks only atime (POSIX); no ctime, and no new version: nobody's cached data is stale.
+      InodeRecord touched = inode.toBuilder().setAtimeNs(Math.max(now, inode.getAtimeNs())).build();
+      tx.put(MetaTables.INODES, r.getIno(), touched);
+      return Inodes.attrReply(r.getIno(), touched);
+    }
     if (r.hasSize()) {
       if (Inodes.isDir(inode)) {
         throw FsError.of(Code.EISDIR, "cannot set the size of directory %d", r.getIno());

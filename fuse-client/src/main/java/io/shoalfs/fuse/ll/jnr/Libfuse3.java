@@ -107,6 +107,10 @@ public interface Libfuse3 {
   @IgnoreError
   int fuse_lowlevel_notify_delete(long se, long parent, long child, long name, long namelen);
 
+  /** flags FUSE_LL_EXPIRE_ONLY (1): the dentry stays but is looked up again on its next use (libfuse 3.12+). */
+  @IgnoreError
+  int fuse_lowlevel_notify_expire_entry(long se, long parent, long name, long namelen, int flags);
+
   /** libc: the binding's own unmount, which aborts the connection so every worker's read returns ENODEV. */
   interface LibC {
     LibC LIB = LibraryLoader.create(LibC.class).failImmediately().load("c");
