@@ -796,7 +796,8 @@ abstract class PosixOpsTest {
 
   private static <K, V> Map<String, String> render(MetaStateMachine sm, TableDef<K, V> t) {
     Map<String, String> out = new TreeMap<>();
-    sm.dump(t, 1_000_000).forEach((k, v) -> out.put(k.toString(),
+    // byte[] keys and values (client_calls, xattrs) by content: their toString is an identity hash.
+    sm.dump(t, 1_000_000).forEach((k, v) -> out.put(k instanceof byte[] kb ? HexFormat.of().formatHex(kb) : k.toString(),
         v instanceof byte[] b ? HexFormat.of().formatHex(b) : v.toString()));
     return out;
   }
