@@ -42,6 +42,7 @@ final class ShoalLowLevelFs implements LowLevelFs {
   static final int IO_BLOCK = 128 << 10;
   private static final int STATFS_BLOCK = 4096;
   private static final int O_ACCMODE = 03;
+  private static final int LOCK_UN = 8;
   private static final int O_EXCL = 0200;
   private static final int O_TRUNC = 01000;
   private static final Stat NO_STAT = new Stat(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -376,6 +377,21 @@ final class ShoalLowLevelFs implements LowLevelFs {
     return ns.openFile(session, shoal, flags);
   }
 
+  /**
+   * After a lock is granted: what other clients wrote under their locks must be what this one reads now (as NFS
+   * revalidates on lock), also through descriptors that stayed open (SQLite keeps its database open). Fresh
+   * attributes refresh the open file's size and chunk map; if the data version moved since the kernel cached
+   * the pages, they and the attributes are dropped before the lock is answered (the watch may be later).
+   */
+  private void revalidate(long nodeId, long shoal) throws MetaException {
+    io.shoalfs.proto.meta.Attr a = ns.getAttr(shoal);
+    files.refresh(a);
+    Notifier n = notifier;
+    if (!nodes.keepPages(shoal, a.getVersion()) && n != null) {
+      n.invalidateInodeNow(nodeId, 0, -1);
+    }
+  }
+
   private boolean keepPages(long nodeId, long shoal, io.shoalfs.proto.meta.Attr a) {
     boolean keep = nodes.keepPages(shoal, a.getVersion());
     Notifier n = notifier;
@@ -539,8 +555,17 @@ final class ShoalLowLevelFs implements LowLevelFs {
 
   @Override
   public void setlk(Request req, long ino, long fh, long lockOwner, Lock lock, boolean sleep) throws FuseError {
+    long shoal = nodes.toShoal(ino);
     try {
-      locks.setlk(nodes.toShoal(ino), lockOwner, lock, sleep, req);
+      if (lock.type() == Lock.F_UNLCK) {
+        files.commitIfOpen(shoal); // what was written under the lock is visible before the lock is
+      }
+      locks.setlk(shoal, lockOwner, lock, sleep, req);
+      if (lock.type() != Lock.F_UNLCK) {
+        revalidate(ino, shoal);
+      }
+    } catch (FsException | IOException e) {
+      throw error(e);
     } catch (MetaException e) {
       throw error(e);
     } catch (InterruptedException e) {
@@ -550,8 +575,18 @@ final class ShoalLowLevelFs implements LowLevelFs {
 
   @Override
   public void flock(Request req, long ino, long fh, long lockOwner, int op) throws FuseError {
+    long shoal = nodes.toShoal(ino);
+    boolean unlock = (op & LOCK_UN) != 0;
     try {
-      locks.flock(nodes.toShoal(ino), lockOwner, op, req);
+      if (unlock) {
+        files.commitIfOpen(shoal);
+      }
+      locks.flock(shoal, lockOwner, op, req);
+      if (!unlock) {
+        revalidate(ino, shoal);
+      }
+    } catch (FsException | IOException e) {
+      throw error(e);
     } catch (MetaException e) {
       throw error(e);
     } catch (InterruptedException e) {

@@ -124,8 +124,10 @@ class CoherenceTest {
 
   @Test
   void appendOnAWithoutClosingShowsOnB() throws Exception {
-    Path onA = a.root().resolve("log.txt");
-    Path onB = b.root().resolve("log.txt");
+    // A name of its own: the cluster (and the root volume) is shared with other test classes (DataIoTest has a log.txt).
+    String name = "coherence-append-" + System.nanoTime() + ".txt";
+    Path onA = a.root().resolve(name);
+    Path onB = b.root().resolve(name);
     try (FileChannel ch = FileChannel.open(onA, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
         StandardOpenOption.APPEND)) {
       ch.write(ByteBuffer.wrap("line 1\n".getBytes(StandardCharsets.UTF_8)));

@@ -128,6 +128,29 @@ public final class FileIo implements AutoCloseable {
    * Opens the regular file {@code attr} describes (attributes fetched fresh by the caller: close-to-open) and
    * returns a new handle id. {@code flags} are open(2)'s flags.
    */
+  /**
+   * Another client may have changed {@code a}'s file while it stayed open here (seen on taking a lock): the
+   * open file's size, chunk map and read-ahead follow the fresh attributes. This client's own unflushed writes
+   * stay (the visible size covers them).
+   */
+  public void refresh(Attr a) {
+    OpenInode n;
+    synchronized (inodes) {
+      n = inodes.get(a.getIno());
+    }
+    if (n == null) {
+      return;
+    }
+    n.lock.lock();
+    try {
+      n.size = a.getSize();
+      n.chunks.clear();
+      n.dropReadAhead();
+    } finally {
+      n.lock.unlock();
+    }
+  }
+
   /** Reads leave atime alone (the mount has the noatime option). */
   public void setNoatime(boolean noatime) {
     this.noatime = noatime;

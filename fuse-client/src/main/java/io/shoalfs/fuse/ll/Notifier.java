@@ -11,6 +11,15 @@ public interface Notifier {
   /** Attributes of {@code ino} and, for {@code length} != 0, its cached pages from {@code offset} (length -1: to the end). */
   void invalidateInode(long ino, long offset, long length);
 
+  /**
+   * Like invalidateInode, but sent on the calling thread before it returns. Only for request callbacks that
+   * libfuse lists as safe for it (not lookup, create, setattr, unlink, rename, readdir... of that inode or its
+   * parent): e.g. a lock request, whose reply must not go out while stale pages are cached.
+   */
+  default void invalidateInodeNow(long ino, long offset, long length) {
+    invalidateInode(ino, offset, length);
+  }
+
   /** The kernel's entry {@code parent}/{@code name}. */
   void invalidateEntry(long parent, String name);
 

@@ -59,6 +59,13 @@ final class SessionNotifier implements Notifier {
   }
 
   @Override
+  public void invalidateInodeNow(long ino, long offset, long length) {
+    if (running) {
+      send(new Inode(ino, offset, length)); // inode notes use no shared buffer, so any thread may send them
+    }
+  }
+
+  @Override
   public void invalidateEntry(long parent, String name) {
     enqueue(new Name(parent, 0, name.getBytes(StandardCharsets.UTF_8), NameNote.INVALIDATE));
   }
