@@ -286,10 +286,48 @@ final class ShoalLowLevelFs implements LowLevelFs {
 
   @Override
   public void setxattr(Request req, long ino, String name, byte[] value, int flags) throws FuseError {
+    long shoal = nodes.toShoal(ino);
     try {
-      ns.setXattr(nodes.toShoal(ino), name, value, flags);
+      if (PosixAcl.ACCESS.equals(name)) {
+        setAccessAcl(ino, shoal, value, flags);
+      } else {
+        ns.setXattr(shoal, name, value, flags);
+      }
     } catch (MetaException e) {
       throw error(e);
+    }
+  }
+
+  /**
+   * system.posix_acl_access, as Linux filesystems treat it (the kernel leaves it to us: POSIX ACLs are not
+   * negotiated with it): the ACL's owner, group (or mask) and other entries become the mode's permission bits,
+   * which is what `cp -a` relies on (it copies permissions as an ACL, without a chmod). An ACL that says no more
+   * than the mode is not kept; an extended one is kept as an xattr but not enforced (no POSIX ACL support yet).
+   */
+  private void setAccessAcl(long nodeId, long shoal, byte[] value, int flags) throws MetaException, FuseError {
+    PosixAcl acl = PosixAcl.parse(value);
+    if (acl == null) {
+      throw new FuseError(FuseError.EINVAL, "malformed POSIX ACL");
+    }
+    io.shoalfs.proto.meta.Attr a = ns.getAttr(shoal);
+    int mode = (a.getMode() & ~0777) | acl.permissionBits();
+    if (mode != a.getMode()) {
+      ns.setAttr(SetAttrRequest.newBuilder().setIno(shoal).setMode(mode).build());
+    }
+    if (acl.equivalentToMode()) {
+      try {
+        ns.removeXattr(shoal, PosixAcl.ACCESS);
+      } catch (MetaException e) {
+        if (e.code() != io.shoalfs.proto.meta.Code.ENODATA) {
+          throw e;
+        }
+      }
+    } else {
+      ns.setXattr(shoal, PosixAcl.ACCESS, value, flags);
+    }
+    Notifier n = notifier;
+    if (n != null) {
+      n.invalidateInode(nodeId, 0, 0); // the kernel cached the old mode; the watch would tell it a bit later
     }
   }
 
