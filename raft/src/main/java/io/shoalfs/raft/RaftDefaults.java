@@ -52,6 +52,11 @@ public final class RaftDefaults {
     GrpcConfigKeys.Server.setInstallSnapshotRequestTimeout(p, requestTimeout);
     // Followers get new entries at once instead of after the appender's default wait.
     RaftServerConfigKeys.Log.Appender.setWaitTimeMin(p, TimeDuration.ZERO);
+    // No extra log entry recording the commit index after every commit (Ratis's default): it doubled the entries
+    // and the log fsyncs of every metadata write (a mkdir took 2 entries, a create 4; measured by the applied
+    // index). Raft does not need the commit index persisted: after a restart the leader's first entry of its
+    // term commits everything before it again.
+    RaftServerConfigKeys.Log.setLogMetadataEnabled(p, false);
     // Reads without a log write: read index, answered by the leader within its lease without a round trip.
     RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
     RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, true);
