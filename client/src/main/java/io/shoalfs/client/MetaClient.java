@@ -121,15 +121,15 @@ public final class MetaClient implements AutoCloseable {
 
   /**
    * Sends one request and returns whatever code it ends with (never NOT_LEADER). A reply saying the call's
-   * session is gone is retried once, as a new call, with the session that replaces it (requests that name a
-   * session inside them are not: their caller owns that session).
+   * session is gone is retried once, as a new call, with the session that replaces it (unless the request names
+   * that same session inside it: its caller owns the session and must hear that it is gone).
    */
   public MetaReply callRaw(MetaRequest request) throws MetaException {
     MetaRequest.OpCase op = request.getOpCase();
     long session = sessionFor(op);
     MetaReply reply = callOnce(request, session);
     if (session != 0 && reply.getCode() == Code.ESTALE && reply.getMessage().startsWith("no session " + session + " ")
-        && !namesSession(request)) {
+        && namedSession(request) != session) {
       long next = replaceSession(session);
       if (next != 0 && next != session) {
         reply = callOnce(request, next);
@@ -206,11 +206,16 @@ public final class MetaClient implements AutoCloseable {
     };
   }
 
-  private static boolean namesSession(MetaRequest r) {
+  /** The session a request names inside it (opens, locks), or 0. */
+  private static long namedSession(MetaRequest r) {
     return switch (r.getOpCase()) {
-      case OPEN_FILE, CLOSE_FILE, SET_LOCK, CANCEL_LOCK, RELEASE_LOCKS -> true;
-      case CREATE -> r.getCreate().getOpenSession() != 0;
-      default -> false;
+      case OPEN_FILE -> r.getOpenFile().getSessionId();
+      case CLOSE_FILE -> r.getCloseFile().getSessionId();
+      case SET_LOCK -> r.getSetLock().getLock().getSessionId();
+      case CANCEL_LOCK -> r.getCancelLock().getSessionId();
+      case RELEASE_LOCKS -> r.getReleaseLocks().getSessionId();
+      case CREATE -> r.getCreate().getOpenSession();
+      default -> 0;
     };
   }
 

@@ -66,7 +66,10 @@ abstract class NamespaceBehaviourTest {
     cluster = MetaCluster.start(tmp, replicas());
     cluster.awaitLeader(Duration.ofSeconds(30));
     client = cluster.client();
-    rootAtStart = client.getAttr(ROOT);
+    // Read on the leader itself: a client's first namespace call opens its session first, which is a write.
+    rootAtStart = cluster.awaitLeader(Duration.ofSeconds(30)).stateMachine().readLocal(
+        io.shoalfs.proto.meta.MetaRequest.newBuilder().setGetAttr(io.shoalfs.proto.meta.GetAttrRequest.newBuilder()
+            .setIno(ROOT)).build()).getAttr();
   }
 
   @AfterAll
