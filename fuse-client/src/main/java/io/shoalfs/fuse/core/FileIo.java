@@ -407,22 +407,23 @@ public final class FileIo implements AutoCloseable {
    * full), the bytes that fit. None fit: 0 when some bytes of this write(2) were taken already (a short write),
    * else EDQUOT (ENOSPC when the pool is full) for the application, before anything is buffered.
    */
-  private int admit(OpenInode n, long pos, int len, boolean first) throws MetaException, FsException {
+  private int admit(OpenInode n, long pos, int len, boolean first)
+      throws MetaException, IOException, FsException {
     int index = chunkIndex(pos);
     int lo = (int) (pos % CHUNK);
     int[] hull = hullOf(n, index);
     long growth = growth(hull, lo, lo + len);
     int take = len;
     if (!fits(n, growth)) {
-      int refused = Errno.EDQUOT;
-      long need = charge(n, growth) - n.reserved;
-      try {
-        n.reserved = meta.reserve(n.ino, Math.max(RESERVE_UNIT, need));
-      } catch (MetaException e) {
-        if (e.code() != Code.EDQUOT && e.code() != Code.ENOSPC) {
-          throw e;
-        }
-        refused = e.code().getNumber();
+      int refused = reserveFor(n, growth);
+      if (!fits(n, growth) && n.allocPending > 0) {
+        // What the session holds may be less than the writes accepted since the last commit used (a replaced
+        // session lost its reservations): commit them (their growth becomes usage, from what is left of the
+        // reservation or the free space), then ask again from a clean count.
+        flushBuffer(n);
+        n.bufStart = pos;
+        commitWrite(n);
+        refused = reserveFor(n, growth);
       }
       if (!fits(n, growth)) {
         int lowOk = 0;
@@ -457,6 +458,23 @@ public final class FileIo implements AutoCloseable {
       n.allocPending += growth;
     }
     return take;
+  }
+
+  /**
+   * Asks the service for what {@code growth} more needs beyond what this session holds (at least one unit);
+   * returns the errno to give if it was refused (EDQUOT, or ENOSPC when the pool is full).
+   */
+  private int reserveFor(OpenInode n, long growth) throws MetaException {
+    long need = charge(n, growth) - n.reserved;
+    try {
+      n.reserved = meta.reserve(n.ino, Math.max(RESERVE_UNIT, need));
+      return Errno.EDQUOT;
+    } catch (MetaException e) {
+      if (e.code() != Code.EDQUOT && e.code() != Code.ENOSPC) {
+        throw e;
+      }
+      return e.code().getNumber();
+    }
   }
 
   /** The bytes of usage the accepted writes plus {@code growth} more cost (4 KiB units of the whole inode). */
