@@ -42,6 +42,24 @@ import org.slf4j.LoggerFactory;
  */
 public final class MetaClient implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MetaClient.class);
+
+  /**
+   * The session every call of this client carries (MetaCall.session_id; the service checks each request against
+   * its scope). A mount binds its {@link SessionClient}'s session; a client without a binding (the CLI, the CSI
+   * driver, tests) gets an admin session (scope: everything) opened on its first call that needs one, and a new
+   * one when that expired (it is not renewed: the next call after a lease of silence opens another).
+   */
+  public interface SessionBinding {
+    /** The session calls carry now. */
+    long sessionId();
+
+    /** The service no longer knows {@code lost}: the session to retry with (0 = do not retry). */
+    long lost(long lost);
+  }
+
+  private volatile SessionBinding binding;
+  private volatile long adminSession;
+  private final Object adminLock = new Object();
   private static final Duration ATTEMPT_TIMEOUT = Duration.ofSeconds(15);
   private static final Duration STATUS_TIMEOUT = Duration.ofSeconds(3);
   /**
@@ -101,15 +119,104 @@ public final class MetaClient implements AutoCloseable {
     return reply;
   }
 
-  /** Sends one request and returns whatever code it ends with (never NOT_LEADER). */
+  /**
+   * Sends one request and returns whatever code it ends with (never NOT_LEADER). A reply saying the call's
+   * session is gone is retried once, as a new call, with the session that replaces it (unless the request names
+   * that same session inside it: its caller owns the session and must hear that it is gone).
+   */
   public MetaReply callRaw(MetaRequest request) throws MetaException {
+    MetaRequest.OpCase op = request.getOpCase();
+    long session = sessionFor(op);
+    MetaReply reply = callOnce(request, session);
+    if (session != 0 && reply.getCode() == Code.ESTALE && reply.getMessage().startsWith("no session " + session + " ")
+        && namedSession(request) != session) {
+      long next = replaceSession(session);
+      if (next != 0 && next != session) {
+        reply = callOnce(request, next);
+      }
+    }
+    return reply;
+  }
+
+  private MetaReply callOnce(MetaRequest request, long session) throws MetaException {
     long callId = nextCallId.getAndIncrement();
     inFlight.add(callId);
     try {
-      return send(callId, request);
+      return send(callId, request, session);
     } finally {
       inFlight.remove(callId);
     }
+  }
+
+  /** Calls carry {@code b}'s session from now on (a mount's {@link SessionClient}); null: back to admin. */
+  public void bindSession(SessionBinding b) {
+    binding = b;
+  }
+
+  /** Removes {@code b} if it is the binding (a closed SessionClient). */
+  public void unbindSession(SessionBinding b) {
+    if (binding == b) {
+      binding = null;
+    }
+  }
+
+  /** The session the next call of {@code op} would carry (0: none), opening an admin session if needed. */
+  private long sessionFor(MetaRequest.OpCase op) throws MetaException {
+    if (!needsSession(op)) {
+      return 0;
+    }
+    SessionBinding b = binding;
+    if (b != null) {
+      return b.sessionId();
+    }
+    long s = adminSession;
+    return s != 0 ? s : openAdminSession(0);
+  }
+
+  private long replaceSession(long lost) throws MetaException {
+    SessionBinding b = binding;
+    if (b != null) {
+      return b.lost(lost);
+    }
+    return openAdminSession(lost);
+  }
+
+  /** Opens an admin session unless another thread replaced {@code stale} already. */
+  private long openAdminSession(long stale) throws MetaException {
+    synchronized (adminLock) {
+      if (adminSession != 0 && adminSession != stale) {
+        return adminSession;
+      }
+      MetaReply r = callOnce(MetaRequest.newBuilder().setOpenSession(OpenSessionRequest.newBuilder()
+          .setClientName("admin:" + ProcessHandle.current().pid()).setScopeRoot(0)).build(), 0);
+      if (r.getCode() != Code.OK) {
+        throw new MetaException(r.getCode(), "opening an admin session: " + r.getMessage());
+      }
+      adminSession = r.getSession().getSessionId();
+      return adminSession;
+    }
+  }
+
+  /** The calls the service takes without a session (see metadata-service core Scope). */
+  private static boolean needsSession(MetaRequest.OpCase op) {
+    return switch (op) {
+      case OPEN_SESSION, RENEW_SESSION, CLOSE_SESSION, EXPIRE_SESSIONS, GET_LAYOUT, REGISTER_DAEMON,
+           CREATE_SUBVOLUME, DELETE_SUBVOLUME, GET_SUBVOLUME, LIST_SUBVOLUMES, RESIZE_SUBVOLUME -> false;
+      default -> true;
+    };
+  }
+
+  /** The session a request names inside it (opens, locks), or 0. */
+  private static long namedSession(MetaRequest r) {
+    return switch (r.getOpCase()) {
+      case OPEN_FILE -> r.getOpenFile().getSessionId();
+      case CLOSE_FILE -> r.getCloseFile().getSessionId();
+      case SET_LOCK -> r.getSetLock().getLock().getSessionId();
+      case CANCEL_LOCK -> r.getCancelLock().getSessionId();
+      case RELEASE_LOCKS -> r.getReleaseLocks().getSessionId();
+      case CREATE -> r.getCreate().getOpenSession();
+      default -> 0;
+    };
   }
 
   /** The 16-byte id this client's calls carry (exactly-once is per client id and call id). */
@@ -117,7 +224,7 @@ public final class MetaClient implements AutoCloseable {
     return clientId;
   }
 
-  private MetaReply send(long callId, MetaRequest request) throws MetaException {
+  private MetaReply send(long callId, MetaRequest request, long session) throws MetaException {
     boolean read = readsAnywhere && isRead(request.getOpCase());
     HostPort target = read ? addresses.get((int) Math.floorMod(nextReader.getAndIncrement(), addresses.size()))
         : leader;
@@ -151,7 +258,7 @@ public final class MetaClient implements AutoCloseable {
             Math.min(PROBE_TIMEOUT.toNanos(), lastAnswer + NO_ANSWER_LIMIT.toNanos() - now)));
       }
       MetaCall call = MetaCall.newBuilder().setClientId(clientId).setCallId(callId).setAckedCallId(acked())
-          .setRequest(request).build();
+          .setSessionId(session).setRequest(request).build();
       try {
         MetaReply reply = stub(target).withDeadlineAfter(budget, TimeUnit.NANOSECONDS).call(call);
         lastAnswer = System.nanoTime();
@@ -385,7 +492,48 @@ public final class MetaClient implements AutoCloseable {
   }
 
   public void deleteSubvolume(String name) throws MetaException {
-    call(req(b -> b.setDeleteSubvolume(DeleteSubvolumeRequest.newBuilder().setName(name))));
+    deleteSubvolume(name, false);
+  }
+
+  /**
+   * Deletes a subvolume and everything in it. EBUSY while mount sessions scoped to it are live, unless
+   * {@code force}; ENOENT if there is none.
+   */
+  public void deleteSubvolume(String name, boolean force) throws MetaException {
+    call(req(b -> b.setDeleteSubvolume(DeleteSubvolumeRequest.newBuilder().setName(name).setForce(force))));
+  }
+
+  /**
+   * A subvolume with a byte quota ({@code capacityBytes}; 0 = none, only the pool limits it) and an inode quota
+   * ({@code inodesLimit}, the root directory included; 0 = none). Idempotent for the same name and quotas;
+   * EEXIST for the same name with other quotas.
+   */
+  public Subvolume createSubvolume(String name, long capacityBytes, long inodesLimit) throws MetaException {
+    return call(req(b -> b.setCreateSubvolume(CreateSubvolumeRequest.newBuilder()
+        .setName(name).setCapacityBytes(capacityBytes).setInodesLimit(inodesLimit)))).getSubvolume();
+  }
+
+  /**
+   * Changes a subvolume's quotas; null leaves one as it is. Returns the subvolume with its usage. A size of 0:
+   * EINVAL; below what is used and reserved, or an inode limit below the inodes used: EDQUOT (nothing changes).
+   */
+  public Subvolume resizeSubvolume(String name, Long capacityBytes, Long inodesLimit) throws MetaException {
+    ResizeSubvolumeRequest.Builder r = ResizeSubvolumeRequest.newBuilder().setName(name);
+    if (capacityBytes != null) {
+      r.setCapacityBytes(capacityBytes);
+    }
+    if (inodesLimit != null) {
+      r.setInodesLimit(inodesLimit);
+    }
+    return call(req(b -> b.setResizeSubvolume(r))).getSubvolume();
+  }
+
+  /**
+   * Reserves up to {@code bytes} more of the inode's volume for this client's session (partial grants near the
+   * quota); returns the session's whole reservation for the inode. EDQUOT / ENOSPC when nothing is free.
+   */
+  public long reserve(long ino, long bytes) throws MetaException {
+    return call(req(b -> b.setReserve(ReserveRequest.newBuilder().setIno(ino).setBytes(bytes)))).getReservedBytes();
   }
 
   public Subvolume getSubvolume(String name) throws MetaException {

@@ -129,10 +129,29 @@ public final class SessionClient implements AutoCloseable {
       throws MetaException {
     long id = openSession(meta, clientName, scopeRoot);
     SessionClient c = new SessionClient(meta, clientName, scopeRoot, listener == null ? new Listener() {} : listener, id);
+    // From now on every call of `meta` carries this session, and the service checks it against the scope.
+    meta.bindSession(c.binding);
     c.renewer.start();
     c.watcher.start();
     return c;
   }
+
+  /** What binds {@link #meta}'s calls to this session (a lost session is replaced, then the call retried). */
+  private final MetaClient.SessionBinding binding = new MetaClient.SessionBinding() {
+    @Override
+    public long sessionId() {
+      return session;
+    }
+
+    @Override
+    public long lost(long lost) {
+      if (closed) {
+        return 0;
+      }
+      replaceLost(lost);
+      return session;
+    }
+  };
 
   /** The current session id (changes when a lost session is replaced). */
   public long sessionId() {
@@ -460,6 +479,7 @@ public final class SessionClient implements AutoCloseable {
       return;
     }
     closed = true;
+    meta.unbindSession(binding);
     stop.countDown();
     Context.CancellableContext ctx = watchContext;
     if (ctx != null) {

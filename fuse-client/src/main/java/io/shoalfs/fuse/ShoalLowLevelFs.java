@@ -272,8 +272,10 @@ final class ShoalLowLevelFs implements LowLevelFs {
   public StatFs statfs(Request req, long ino) throws FuseError {
     try {
       StatFsReply s = ns.statFs(nodes.rootIno());
+      // df: size = the quota (the pool for the root volume), used = allocated bytes, avail = what writes may
+      // still reserve (less what open writers hold), inodes = the inode quota and the inodes used.
       long capacity = s.getCapacityBytes();
-      long free = Math.max(0, capacity - s.getUsedBytes()) / STATFS_BLOCK;
+      long free = Math.min(Math.max(0, capacity - s.getUsedBytes()), s.getAvailableBytes()) / STATFS_BLOCK;
       long files = s.getInodesCapacity();
       return new StatFs(STATFS_BLOCK, capacity / STATFS_BLOCK, free, free, files,
           Math.max(0, files - s.getInodesUsed()), io.shoalfs.common.Layout.NAME_MAX);

@@ -127,6 +127,7 @@ public final class ShoalMount implements AutoCloseable {
       fs.setNoatime(options.stream().anyMatch(o -> java.util.Arrays.asList(o.split(",")).contains("noatime")));
       session = SessionClient.open(meta, clientName(mp), root, fs.coherence());
       sessionRef.set(session);
+      requireDirectory(meta, root, subvolume); // the first namespace call, in the session scoped to the volume
       FuseSession fuse;
       try {
         FuseSession.Config d = FuseSession.Config.defaults();
@@ -213,12 +214,16 @@ public final class ShoalMount implements AutoCloseable {
         throw e;
       }
     }
+    return root;
+  }
+
+  private static void requireDirectory(MetaClient meta, long root, String subvolume) throws MetaException,
+      IOException {
     Attr a = meta.getAttr(root);
     if (a.getType() != FileType.DIRECTORY) {
       throw new IOException("root inode " + root + " of " + (subvolume == null ? "the root volume" : subvolume)
           + " is not a directory");
     }
-    return root;
   }
 
   public Path mountPoint() {

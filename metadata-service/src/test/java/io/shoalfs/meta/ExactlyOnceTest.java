@@ -37,6 +37,8 @@ class ExactlyOnceTest {
 
   @TempDir Path tmp;
   private final List<ManagedChannel> channels = new ArrayList<>();
+  /** The admin session the raw calls carry (namespace calls need one); opened by {@link #openSession}. */
+  private long session;
   private final ByteString clientId = ByteString.copyFrom(UUID.randomUUID().toString().substring(0, 16).getBytes());
 
   @AfterEach
@@ -48,7 +50,8 @@ class ExactlyOnceTest {
     ManagedChannel ch = NettyChannelBuilder.forAddress(clientAddr.host(), clientAddr.port()).usePlaintext().build();
     channels.add(ch);
     return MetaServiceGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS)
-        .call(MetaCall.newBuilder().setClientId(clientId).setCallId(callId).setRequest(req).build());
+        .call(MetaCall.newBuilder().setClientId(clientId).setCallId(callId).setSessionId(session).setRequest(req)
+            .build());
   }
 
   /** Sends until a replica that is the leader answers (a new leader may still be getting ready). */
@@ -62,6 +65,14 @@ class ExactlyOnceTest {
       Thread.sleep(50);
     }
     throw new AssertionError("no leader answered call " + callId);
+  }
+
+  /** Opens the raw calls' admin session with call id {@code callId} (below the ids a test acknowledges). */
+  private void openSession(MetaCluster cluster, long callId) throws InterruptedException {
+    MetaReply r = sendToLeader(cluster, callId, MetaRequest.newBuilder().setOpenSession(
+        io.shoalfs.proto.meta.OpenSessionRequest.newBuilder().setClientName("exactly-once")).build());
+    assertEquals(Code.OK, r.getCode(), r.getMessage());
+    session = r.getSession().getSessionId();
   }
 
   private static MetaRequest createExclusive(long parent, String name) {
@@ -85,6 +96,7 @@ class ExactlyOnceTest {
       MetaClient c = cluster.client();
       cluster.awaitLeader(Duration.ofSeconds(30));
       long dir = c.mkdir(ROOT, "once", 0755, 0, 0).getIno();
+      openSession(cluster, 9);
 
       // Same leader: create(exclusive) and rename, each sent twice with one call id.
       MetaReply created = sendToLeader(cluster, 1, createExclusive(dir, "x"));
@@ -120,6 +132,7 @@ class ExactlyOnceTest {
       MetaClient c = cluster.client();
       cluster.awaitLeader(Duration.ofSeconds(30));
       long dir = c.mkdir(ROOT, "restart", 0755, 0, 0).getIno();
+      openSession(cluster, 10);
       MetaReply created = sendToLeader(cluster, 11, createExclusive(dir, "a"));
       MetaReply renamed = sendToLeader(cluster, 12, rename(dir, "a", "b"));
       MetaReply failed = sendToLeader(cluster, 13, rename(dir, "nope", "c"));
@@ -146,13 +159,14 @@ class ExactlyOnceTest {
       MetaClient c = cluster.client();
       cluster.awaitLeader(Duration.ofSeconds(30));
       long dir = c.mkdir(ROOT, "ack", 0755, 0, 0).getIno();
+      openSession(cluster, 20);
       assertEquals(Code.OK, sendToLeader(cluster, 21, createExclusive(dir, "a")).getCode());
       assertEquals(Code.OK, sendToLeader(cluster, 22, rename(dir, "a", "b")).getCode());
       MetaServer leader = cluster.awaitLeader(Duration.ofSeconds(30));
       int before = leader.stateMachine().dump(io.shoalfs.meta.store.MetaTables.CLIENT_CALLS, 1000).size();
       // Call 23 acknowledges 21 and 22: their records go, a watermark row stays.
       MetaCall ack = MetaCall.newBuilder().setClientId(clientId).setCallId(23).setAckedCallId(22)
-          .setRequest(createExclusive(dir, "c")).build();
+          .setSessionId(session).setRequest(createExclusive(dir, "c")).build();
       MetaReply r = MetaServiceGrpc.newBlockingStub(channel(leader.clientAddress()))
           .withDeadlineAfter(20, TimeUnit.SECONDS).call(ack);
       assertEquals(Code.OK, r.getCode());

@@ -33,10 +33,16 @@ class FailoverTest {
   @TempDir Path tmp;
 
   static MetaReply callDirect(HostPort clientAddr, MetaRequest req) {
+    return callDirect(clientAddr, req, 0);
+  }
+
+  /** One raw call as session {@code session} (namespace calls need one: core Scope). */
+  static MetaReply callDirect(HostPort clientAddr, MetaRequest req, long session) {
     ManagedChannel ch = NettyChannelBuilder.forAddress(clientAddr.host(), clientAddr.port()).usePlaintext().build();
     try {
       return MetaServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS).call(MetaCall.newBuilder()
-          .setClientId(ByteString.copyFrom(new byte[16])).setCallId(1).setRequest(req).build());
+          .setClientId(ByteString.copyFrom(new byte[16])).setCallId(1).setSessionId(session).setRequest(req)
+          .build());
     } finally {
       ch.shutdownNow();
     }
@@ -66,15 +72,17 @@ class FailoverTest {
       MetaRequest read = MetaRequest.newBuilder().setGetAttr(GetAttrRequest.newBuilder().setIno(ROOT)).build();
       MetaRequest write = MetaRequest.newBuilder().setMkdir(MkdirRequest.newBuilder().setParent(ROOT).setName("z"))
           .build();
+      long session = SessionOps.open(c, "failover");
       for (MetaServer s : cluster.running().values()) {
         if (s != leader) {
-          MetaReply reply = callDirect(s.clientAddress(), write);
+          MetaReply reply = callDirect(s.clientAddress(), write, session);
           assertEquals(Code.NOT_LEADER, reply.getCode());
           assertEquals(leader.clientAddress().toString(), reply.getLeaderHint());
-          assertEquals(callDirect(leader.clientAddress(), read).getAttr(), callDirect(s.clientAddress(), read).getAttr());
+          assertEquals(callDirect(leader.clientAddress(), read, session).getAttr(),
+              callDirect(s.clientAddress(), read, session).getAttr());
         }
       }
-      assertEquals(Code.OK, callDirect(leader.clientAddress(), read).getCode());
+      assertEquals(Code.OK, callDirect(leader.clientAddress(), read, session).getCode());
 
       Map<String, Trees.Node> before = Trees.dump(c, ROOT);
       String oldLeader = leader.id();

@@ -121,6 +121,7 @@ class GroupCommitTest {
       MetaServer leader = cluster.awaitLeader(Duration.ofSeconds(30));
       MetaClient c = cluster.client();
       ByteString client = ByteString.copyFrom(UUID.randomUUID().toString().substring(0, 16).getBytes());
+      long session = SessionOps.open(c, "batch"); // an admin session: namespace calls need one (core Scope)
       long missing = 999_999;
       List<MetaRequest> batch = List.of(
           mkdir(ROOT, "d"),                    // 0 ok
@@ -136,7 +137,8 @@ class GroupCommitTest {
           create(ROOT, "f", true));            // 10 ok, a new inode
       List<MetaCall> calls = new ArrayList<>();
       for (int i = 0; i < batch.size(); i++) {
-        calls.add(MetaCall.newBuilder().setClientId(client).setCallId(i + 1).setRequest(batch.get(i)).build());
+        calls.add(MetaCall.newBuilder().setClientId(client).setCallId(i + 1).setSessionId(session)
+            .setRequest(batch.get(i)).build());
       }
       long entriesBefore = leader.groupCommit().entriesSubmitted();
       List<CompletableFuture<MetaReply>> replies = leader.groupCommit().submitAsOneEntry(calls);

@@ -343,7 +343,9 @@ class RandomizedNamespaceTest {
     long[] counts = new long[2];
     count(root, counts);
     assertEquals(counts[0], fs.getInodesUsed(), "seed=" + seed + " inode usage after batch " + batch);
-    assertEquals(counts[1], fs.getUsedBytes(), "seed=" + seed + " byte usage after batch " + batch);
+    // Usage counts allocated bytes (written extents, core Quotas); this model commits none, so sizes set by
+    // truncate allocate nothing however large (QuotaTest covers written extents).
+    assertEquals(0, fs.getUsedBytes(), "seed=" + seed + " byte usage after batch " + batch);
   }
 
   private void describe(Node node, String path, Map<String, String> out) {

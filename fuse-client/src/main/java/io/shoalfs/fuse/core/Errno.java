@@ -13,6 +13,8 @@ public final class Errno {
   public static final int EFBIG = Code.EFBIG_VALUE;
   public static final int ENAMETOOLONG = Code.ENAMETOOLONG_VALUE;
   public static final int EOPNOTSUPP = Code.EOPNOTSUPP_VALUE;
+  public static final int ENOSPC = Code.ENOSPC_VALUE;
+  public static final int EDQUOT = Code.EDQUOT_VALUE;
 
   private Errno() {}
 }

@@ -8,6 +8,7 @@ import io.shoalfs.client.StorageClient;
 import io.shoalfs.common.Layout;
 import io.shoalfs.proto.meta.Attr;
 import io.shoalfs.proto.meta.ChunkRef;
+import io.shoalfs.proto.meta.Code;
 import io.shoalfs.proto.meta.CommitWriteRequest;
 import io.shoalfs.proto.meta.Extent;
 import io.shoalfs.proto.meta.FallocateRequest;
@@ -73,6 +74,10 @@ public final class FileIo implements AutoCloseable {
   static final int MAX_EXTENTS = 1024;
   /** How long a closed file's failure that no fsync has reported yet is kept for a later descriptor. */
   static final long ERROR_KEEP_NANOS = TimeUnit.SECONDS.toNanos(60);
+  /** Allocation unit of the service's accounting: st_blocks in 4 KiB units. */
+  private static final int ALLOC_UNIT = 4096;
+  /** What a write reserves at a time when its reservation runs out: one chunk (the service's Quotas.UNIT). */
+  static final long RESERVE_UNIT = CHUNK;
   /** Zeros sent by hole punching, in pieces; never written to. */
   private static final byte[] ZEROS = new byte[1 << 20];
 
@@ -183,6 +188,11 @@ public final class FileIo implements AutoCloseable {
       n.chunks.clear();
       n.dropReadAhead();
       n.atimeDue = atimeDue(attr);
+      if (!n.dirty) {
+        n.allocBase = attr.getAllocatedBytes();
+        n.allocPending = 0;
+        n.hulls.clear();
+      }
       // Like Linux's errseq_sample: a failure nobody has reported yet is reported on this descriptor too.
       h.errSeq = n.errSeen ? n.errSeq : n.errSeq - 1;
     } finally {
@@ -313,7 +323,10 @@ public final class FileIo implements AutoCloseable {
             n.bufStart = pos;
           }
           int toChunkEnd = (int) (CHUNK - pos % CHUNK);
-          int take = Math.min(length - done, Math.min(cap - n.bufLen, toChunkEnd));
+          int take = admit(n, pos, Math.min(length - done, Math.min(cap - n.bufLen, toChunkEnd)), done == 0);
+          if (take == 0) {
+            break; // past the quota: a short write; the next one fails with EDQUOT
+          }
           src.copyTo(done, n.buf, n.bufLen, take);
           n.bufLen += take;
           done += take;
@@ -335,9 +348,10 @@ public final class FileIo implements AutoCloseable {
       }
       n.lastWriteNs = nowNanos();
       if (n.written.size() >= MAX_EXTENTS) {
+        flushBuffer(n); // every accepted write in this commit: its reservation accounting starts over after it
         commitWrite(n);
       }
-      return length;
+      return done;
     } finally {
       n.lock.unlock();
     }
@@ -370,15 +384,135 @@ public final class FileIo implements AutoCloseable {
       }
     } catch (MetaException e) {
       n.failedFrom = Math.min(n.failedFrom, start);
+      n.hulls.clear(); // the failed bytes are in no extent: fetch the service's view again
       recordFailure(n, e.errno(), e.getMessage());
       throw e;
     } catch (IOException e) {
       n.failedFrom = Math.min(n.failedFrom, start);
+      n.hulls.clear();
       recordFailure(n, Errno.EIO, e.getMessage());
       throw e;
     } finally {
       n.bufLen = 0;
     }
+  }
+
+  // ---- quota reservations (metadata-service core Quotas) ----
+
+  /**
+   * How many of the {@code len} bytes at {@code pos} (within one chunk) this session may write now: all of them
+   * if its reservation for the inode covers the growth of the allocation they cause (as the service will count
+   * it: the chunk's written hull, whole 4 KiB units per inode); else it asks the service for more (one
+   * {@link #RESERVE_UNIT} or what the write needs); if the grant falls short (the quota or the pool is nearly
+   * full), the bytes that fit. None fit: 0 when some bytes of this write(2) were taken already (a short write),
+   * else EDQUOT (ENOSPC when the pool is full) for the application, before anything is buffered.
+   */
+  private int admit(OpenInode n, long pos, int len, boolean first)
+      throws MetaException, IOException, FsException {
+    int index = chunkIndex(pos);
+    int lo = (int) (pos % CHUNK);
+    int[] hull = hullOf(n, index);
+    long growth = growth(hull, lo, lo + len);
+    int take = len;
+    if (!fits(n, growth)) {
+      int refused = reserveFor(n, growth);
+      if (!fits(n, growth) && n.allocPending > 0) {
+        // What the session holds may be less than the writes accepted since the last commit used (a replaced
+        // session lost its reservations): commit them (their growth becomes usage, from what is left of the
+        // reservation or the free space), then ask again from a clean count.
+        flushBuffer(n);
+        n.bufStart = pos;
+        commitWrite(n);
+        refused = reserveFor(n, growth);
+      }
+      if (!fits(n, growth)) {
+        int lowOk = 0;
+        int highBad = len;
+        while (highBad - lowOk > 1) {
+          int mid = (lowOk + highBad) >>> 1;
+          if (fits(n, growth(hull, lo, lo + mid))) {
+            lowOk = mid;
+          } else {
+            highBad = mid;
+          }
+        }
+        take = lowOk;
+        if (take == 0) {
+          if (first) {
+            throw new FsException(refused, refused == Errno.ENOSPC ? "the storage pool is full"
+                : "the volume's quota is used up (" + n.reserved + " bytes reserved for inode " + n.ino + ")");
+          }
+          return 0;
+        }
+        growth = growth(hull, lo, lo + take);
+      }
+    }
+    if (growth > 0) {
+      if (hull[0] == hull[1]) {
+        hull[0] = lo;
+        hull[1] = lo + take;
+      } else {
+        hull[0] = Math.min(hull[0], lo);
+        hull[1] = Math.max(hull[1], lo + take);
+      }
+      n.allocPending += growth;
+    }
+    return take;
+  }
+
+  /**
+   * Asks the service for what {@code growth} more needs beyond what this session holds (at least one unit);
+   * returns the errno to give if it was refused (EDQUOT, or ENOSPC when the pool is full).
+   */
+  private int reserveFor(OpenInode n, long growth) throws MetaException {
+    long need = charge(n, growth) - n.reserved;
+    try {
+      n.reserved = meta.reserve(n.ino, Math.max(RESERVE_UNIT, need));
+      return Errno.EDQUOT;
+    } catch (MetaException e) {
+      if (e.code() != Code.EDQUOT && e.code() != Code.ENOSPC) {
+        throw e;
+      }
+      return e.code().getNumber();
+    }
+  }
+
+  /** The bytes of usage the accepted writes plus {@code growth} more cost (4 KiB units of the whole inode). */
+  private static long charge(OpenInode n, long growth) {
+    return roundUp(n.allocBase + n.allocPending + growth) - roundUp(n.allocBase);
+  }
+
+  private static boolean fits(OpenInode n, long growth) {
+    return growth == 0 || charge(n, growth) <= n.reserved;
+  }
+
+  private static long roundUp(long bytes) {
+    return (bytes + ALLOC_UNIT - 1) / ALLOC_UNIT * ALLOC_UNIT;
+  }
+
+  /** How much the hull {@code h} grows by covering [lo, hi). */
+  private static long growth(int[] h, int lo, int hi) {
+    if (hi <= lo) {
+      return 0;
+    }
+    if (h[0] == h[1]) {
+      return hi - lo;
+    }
+    return (long) Math.max(h[1], hi) - Math.min(h[0], lo) - (h[1] - h[0]);
+  }
+
+  /** The written hull of chunk {@code index} as far as this client knows; fetched with the chunk map. */
+  private int[] hullOf(OpenInode n, int index) throws MetaException {
+    int[] h = n.hulls.get(index);
+    if (h == null) {
+      if (n.hulls.size() >= OpenInode.MAX_CHUNK_REFS) {
+        n.hulls.clear(); // refetched; errs only towards reserving more
+      }
+      ChunkRef ref = chunkForRead(n, index);
+      h = ref == null || ref.getLo() >= ref.getHi() ? new int[] {0, 0} : new int[] {ref.getLo(), ref.getHi()};
+      n.hulls.put(index, h);
+    }
+    return h;
   }
 
   private ChunkRef chunkForWrite(OpenInode n, int index) throws MetaException {
@@ -471,6 +605,9 @@ public final class FileIo implements AutoCloseable {
         boolean tooMany;
         synchronized (inodes) {
           tooMany = --n.refs == 0 && afterLastClose(n) && lingering > config.unsyncedClosedMax();
+          if (n.refs == 0) {
+            n.reserved = 0; // the service returns it at this session's last close of the inode
+          }
         }
         if (tooMany) {
           // Past the bound this close makes its own writes durable rather than remember them.
@@ -551,7 +688,11 @@ public final class FileIo implements AutoCloseable {
     for (Map.Entry<Integer, int[]> e : n.written.entrySet()) {
       b.addWritten(Extent.newBuilder().setIndex(e.getKey()).setLo(e.getValue()[0]).setHi(e.getValue()[1]));
     }
-    Attr a = meta.call(MetaRequest.newBuilder().setCommitWrite(b).build()).getAttr();
+    MetaReply reply = meta.call(MetaRequest.newBuilder().setCommitWrite(b).build());
+    Attr a = reply.getAttr();
+    n.reserved = reply.getReservedBytes();
+    n.allocBase = a.getAllocatedBytes();
+    n.allocPending = 0;
     n.size = a.getSize();
     n.pendingEnd = 0;
     n.dirty = false;
@@ -608,10 +749,13 @@ public final class FileIo implements AutoCloseable {
     try {
       // Commit first: a commit after the truncate would extend the file again to the old writes' end.
       commit(n, null, false);
-      truncateStored(ino, size);
+      Attr after = truncateStored(ino, size);
       n.size = size;
       n.chunks.clear();
       n.dropReadAhead();
+      n.hulls.clear();
+      n.allocBase = after.getAllocatedBytes();
+      n.allocPending = 0;
     } finally {
       n.lock.unlock();
     }
@@ -621,12 +765,12 @@ public final class FileIo implements AutoCloseable {
    * Shrinking sets the size, then cuts the chunk that holds the new end, so that extending the file later
    * reads zeros there (chunks wholly past the end are the metadata service's to drop). Growing sets the size.
    */
-  private void truncateStored(long ino, long size) throws MetaException, IOException, FsException {
+  private Attr truncateStored(long ino, long size) throws MetaException, IOException, FsException {
     Attr before = meta.getAttr(ino);
     if (before.getType() == FileType.DIRECTORY) {
       throw new FsException(Errno.EISDIR, "inode " + ino + " is a directory");
     }
-    meta.setAttr(SetAttrRequest.newBuilder().setIno(ino).setSize(size).build());
+    Attr after = meta.setAttr(SetAttrRequest.newBuilder().setIno(ino).setSize(size).build());
     if (size < before.getSize()) {
       int index = chunkIndex(size);
       for (ChunkRef ref : meta.getChunks(ino, index, 1)) {
@@ -635,6 +779,7 @@ public final class FileIo implements AutoCloseable {
         }
       }
     }
+    return after;
   }
 
   // ---- fallocate ----
@@ -679,11 +824,15 @@ public final class FileIo implements AutoCloseable {
       if (n != null) {
         if (reply.hasAttr()) {
           n.size = reply.getAttr().getSize();
+          n.allocBase = reply.getAttr().getAllocatedBytes();
+          n.reserved = reply.getReservedBytes(); // an allocation consumed this session's reservation first
         } else if (mode == 0 && end > n.size) {
           n.size = end;
         }
         n.chunks.clear();
         n.dropReadAhead();
+        n.hulls.clear();
+        n.allocPending = 0;
       }
     } finally {
       if (n != null) {

@@ -60,6 +60,17 @@ final class OpenInode {
   int readAheadLen;
 
   final Map<Integer, ChunkRef> chunks = new HashMap<>();
+
+  /*
+   * Quota reservations (metadata-service core Quotas): what this session holds reserved for the inode, the
+   * inode's allocated bytes as the service last said, the growth of the allocation by writes accepted since
+   * the last commit, and per chunk the hull {lo, hi} of the written bytes this client knows of (the service's
+   * extent widened by this client's accepted writes), from which that growth is computed as the service will.
+   */
+  long reserved;
+  long allocBase;
+  long allocPending;
+  final Map<Integer, int[]> hulls = new HashMap<>();
   /**
    * Storage groups written since the last successful sync, each with the chunks written there ({@link
    * #ALL_CHUNKS} once more than {@link #MAX_SYNC_CHUNKS}: then Sync names none, which syncs the whole daemon).

@@ -43,7 +43,9 @@ final class CommitWrite {
       allocated += widen(tx, new ChunkKey(r.getIno(), e.getIndex()), (int) lo, (int) hi);
     }
     long newSize = Math.max(inode.getSize(), r.getEnd());
-    Inodes.adjustUsage(tx, inode.getSubvolumeRoot(), newSize - inode.getSize(), 0);
+    // The growth of the allocation consumes the session's reservation (core Quotas); beyond it: EDQUOT.
+    Quotas.allocationChanged(tx, ctx.sessionId(), r.getIno(), inode.getSubvolumeRoot(), inode.getAllocatedBytes(),
+        allocated);
     InodeRecord updated = inode.toBuilder()
         .setSize(newSize)
         .setAllocatedBytes(allocated)
@@ -52,7 +54,8 @@ final class CommitWrite {
         .setVersion(inode.getVersion() + 1)
         .build();
     tx.put(MetaTables.INODES, r.getIno(), updated);
-    return Inodes.attrReply(r.getIno(), updated);
+    return Inodes.attrReply(r.getIno(), updated).toBuilder()
+        .setReservedBytes(Quotas.held(tx, ctx.sessionId(), r.getIno())).build();
   }
 
   /**

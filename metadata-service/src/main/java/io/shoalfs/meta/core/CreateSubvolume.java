@@ -11,9 +11,10 @@ import io.shoalfs.proto.records.SubvolumeRecord;
 import io.shoalfs.proto.records.UsageRecord;
 
 /**
- * create_subvolume(name, capacity): a new directory tree whose root is NOT linked into the root volume (a
- * mount of it cannot reach other volumes, and no path of the root volume reaches it). Idempotent for the same
- * name and capacity; the same name with another capacity is EEXIST.
+ * create_subvolume(name, capacity, inodes): a new directory tree whose root is NOT linked into the root volume
+ * (a mount of it cannot reach other volumes, and no path of the root volume reaches it), with a byte quota
+ * (capacity; 0 = none, the pool limits it: the CLI refuses 0) and an inode quota (0 = none). Idempotent for the same name and
+ * quotas; the same name with other quotas is EEXIST.
  */
 final class CreateSubvolume {
   static final int ROOT_MODE = 0755;
@@ -24,19 +25,20 @@ final class CreateSubvolume {
     Names.checkSafe("subvolume", r.getName());
     SubvolumeRecord existing = tx.get(MetaTables.SUBVOLUMES, r.getName());
     if (existing != null) {
-      if (existing.getCapacityBytes() != r.getCapacityBytes()) {
-        throw FsError.of(Code.EEXIST, "subvolume '%s' exists with capacity %d", r.getName(),
-            existing.getCapacityBytes());
+      if (existing.getCapacityBytes() != r.getCapacityBytes() || existing.getInodesLimit() != r.getInodesLimit()) {
+        throw FsError.of(Code.EEXIST, "subvolume '%s' exists with size %d bytes and inode limit %d", r.getName(),
+            existing.getCapacityBytes(), existing.getInodesLimit());
       }
-      return MetaReply.newBuilder().setSubvolume(Subvolumes.toWire(existing)).build();
+      return MetaReply.newBuilder().setSubvolume(Subvolumes.toWire(tx, existing)).build();
     }
     long root = ctx.id(0);
     InodeRecord dir = Inodes.newInode(FileType.DIRECTORY, ROOT_MODE, 0, 0, root, root, ctx.nowNs());
     SubvolumeRecord rec = SubvolumeRecord.newBuilder().setName(r.getName()).setRootIno(root)
-        .setCapacityBytes(r.getCapacityBytes()).setCreatedNs(ctx.nowNs()).build();
+        .setCapacityBytes(r.getCapacityBytes()).setInodesLimit(r.getInodesLimit()).setCreatedNs(ctx.nowNs()).build();
     tx.put(MetaTables.INODES, root, dir);
-    tx.put(MetaTables.USAGE, root, UsageRecord.newBuilder().setInodes(1).build());
+    tx.put(MetaTables.USAGE, root, UsageRecord.newBuilder().setInodes(1).setBytesLimit(r.getCapacityBytes())
+        .setInodesLimit(r.getInodesLimit()).build());
     tx.put(MetaTables.SUBVOLUMES, r.getName(), rec);
-    return MetaReply.newBuilder().setSubvolume(Subvolumes.toWire(rec)).build();
+    return MetaReply.newBuilder().setSubvolume(Subvolumes.toWire(tx, rec)).build();
   }
 }

@@ -3,6 +3,7 @@ package io.shoalfs.meta.core;
 import io.shoalfs.meta.store.DentryKey;
 import io.shoalfs.meta.store.MetaTables;
 import io.shoalfs.meta.store.Tx;
+import io.shoalfs.proto.meta.Code;
 import io.shoalfs.proto.meta.DeleteSubvolumeRequest;
 import io.shoalfs.proto.meta.MetaReply;
 import io.shoalfs.proto.records.DentryRecord;
@@ -15,7 +16,9 @@ import java.util.List;
 
 /**
  * delete_subvolume(name): removes the whole tree in one entry: every inode, dentry and xattr; chunk records move to
- * orphan_chunks. ENOENT when absent (the CSI layer maps that to success).
+ * orphan_chunks; reservations on it go. ENOENT when absent (the CSI layer maps that to success). EBUSY while
+ * client sessions scoped to it are live (its mounts), unless {@code force}: a forced delete leaves those
+ * sessions with a scope that has no inodes (every call then answers ENOENT) until they end.
  */
 final class DeleteSubvolume {
   private DeleteSubvolume() {}
@@ -23,6 +26,12 @@ final class DeleteSubvolume {
   static MetaReply apply(Tx tx, WriteContext ctx, DeleteSubvolumeRequest r) throws FsError {
     SubvolumeRecord sv = Subvolumes.require(tx, r.getName());
     long root = sv.getRootIno();
+    int mounts = Subvolumes.sessionsOf(tx, root);
+    if (mounts > 0 && !r.getForce()) {
+      throw FsError.of(Code.EBUSY, "subvolume '%s' has %d live mount session%s (unmount it, or force)", r.getName(),
+          mounts, mounts == 1 ? "" : "s");
+    }
+    Quotas.releaseVolume(tx, root);
     Deque<Long> dirs = new ArrayDeque<>();
     dirs.push(root);
     while (!dirs.isEmpty()) {

@@ -61,7 +61,10 @@ final class Fallocate {
     long last = (end - 1) / Layout.CHUNK_SIZE;
     InodeRecord.Builder b = Inodes.changed(inode, now);
     if ((mode & PUNCH_HOLE) != 0) {
-      b.setAllocatedBytes(Math.max(0, inode.getAllocatedBytes() + punch(tx, r.getIno(), offset, end, first, last)));
+      long allocated = Math.max(0, inode.getAllocatedBytes() + punch(tx, r.getIno(), offset, end, first, last));
+      Quotas.allocationChanged(tx, ctx.sessionId(), r.getIno(), inode.getSubvolumeRoot(), inode.getAllocatedBytes(),
+          allocated);
+      b.setAllocatedBytes(allocated);
       b.setMtimeNs(now);
     } else {
       if (last - first + 1 > MAX_CHUNKS) {
@@ -79,15 +82,18 @@ final class Fallocate {
         }
         grown += CommitWrite.widen(tx, key, lo, hi);
       }
+      // Allocated space is charged at once: past the quota fallocate fails with EDQUOT, as on Linux.
+      Quotas.allocationChanged(tx, ctx.sessionId(), r.getIno(), inode.getSubvolumeRoot(), inode.getAllocatedBytes(),
+          inode.getAllocatedBytes() + grown);
       b.setAllocatedBytes(inode.getAllocatedBytes() + grown);
       if (mode == 0 && end > inode.getSize()) {
-        Inodes.adjustUsage(tx, inode.getSubvolumeRoot(), end - inode.getSize(), 0);
         b.setSize(end).setMtimeNs(now);
       }
     }
     InodeRecord updated = b.build();
     tx.put(MetaTables.INODES, r.getIno(), updated);
-    return Inodes.attrReply(r.getIno(), updated);
+    return Inodes.attrReply(r.getIno(), updated).toBuilder()
+        .setReservedBytes(Quotas.held(tx, ctx.sessionId(), r.getIno())).build();
   }
 
   /** Drops the chunks wholly inside [offset, end) and cuts the extents at its ends; returns the allocation change. */

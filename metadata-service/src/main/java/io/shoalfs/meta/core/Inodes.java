@@ -157,7 +157,8 @@ final class Inodes {
    * nlink, the volume's inode count. The caller has checked that the name is free.
    */
   static void insertNew(Tx tx, long parent, InodeRecord parentDir, String name, long ino, InodeRecord inode,
-      long now) {
+      long now) throws FsError {
+    Quotas.checkNewInode(tx, parentDir.getSubvolumeRoot());
     boolean dir = isDir(inode);
     tx.put(MetaTables.INODES, ino, inode);
     tx.put(MetaTables.DENTRIES, new DentryKey(parent, name),
@@ -198,13 +199,14 @@ final class Inodes {
     if (u == null) {
       throw new IllegalStateException("volume " + volume + " has no usage record");
     }
-    long bytes = u.getUsedBytes() + bytesDelta;
+    // Bytes never below 0: a database of a build that counted logical sizes may hold less than the allocations.
+    long bytes = Math.max(0, u.getUsedBytes() + bytesDelta);
     long inodes = u.getInodes() + inodesDelta;
-    if (bytes < 0 || inodes < 0) {
+    if (inodes < 0) {
       throw new IllegalStateException("usage of volume " + volume + " would become negative: " + bytes + " bytes, "
           + inodes + " inodes");
     }
-    tx.put(MetaTables.USAGE, volume, UsageRecord.newBuilder().setUsedBytes(bytes).setInodes(inodes).build());
+    tx.put(MetaTables.USAGE, volume, u.toBuilder().setUsedBytes(bytes).setInodes(inodes).build());
   }
 
   /**
@@ -241,9 +243,9 @@ final class Inodes {
     adjustUsage(tx, dir.getSubvolumeRoot(), 0, -1);
   }
 
-  /** What an inode counts in its volume's used bytes: the logical size of regular files only. */
+  /** What an inode counts in its volume's used bytes: its allocated bytes in whole 4 KiB units (core Quotas). */
   static long usedBytes(InodeRecord r) {
-    return r.getType() == FileType.REGULAR_VALUE ? r.getSize() : 0;
+    return Quotas.charged(r.getAllocatedBytes());
   }
 
   static void deleteXattrs(Tx tx, long ino) {
@@ -337,6 +339,7 @@ final class Inodes {
         .setVersion(r.getVersion())
         .setRdev(r.getRdev())
         .setBlocks(blocks(r))
+        .setAllocatedBytes(r.getAllocatedBytes())
         .build();
   }
 

@@ -58,6 +58,7 @@ final class OpenFiles {
       tx.put(MetaTables.OPENS, key, count(c.getCount() - 1));
     } else {
       tx.delete(MetaTables.OPENS, key);
+      Quotas.releaseInode(tx, r.getSessionId(), r.getIno()); // the session's last close: its reservation returns
     }
     uncount(tx, r.getIno(), 1);
     return Inodes.empty();

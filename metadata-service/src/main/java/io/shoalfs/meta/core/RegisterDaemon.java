@@ -29,6 +29,7 @@ final class RegisterDaemon {
         .setId(d.getId())
         .setAddress(d.getAddress())
         .setCapacityBytes(d.getCapacityBytes())
+        .setDiskId(d.getDiskId())
         .setRegisteredNs(old != null ? old.getRegisteredNs() : ctx.nowNs())
         .build());
     return Inodes.empty();

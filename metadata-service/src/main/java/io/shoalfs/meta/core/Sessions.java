@@ -9,6 +9,7 @@ import io.shoalfs.proto.meta.MetaReply;
 import io.shoalfs.proto.meta.OpenSessionRequest;
 import io.shoalfs.proto.meta.RenewSessionRequest;
 import io.shoalfs.proto.meta.SessionReply;
+import io.shoalfs.proto.records.InodeRecord;
 import io.shoalfs.proto.records.SessionRecord;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,7 +41,11 @@ public final class Sessions {
       throw FsError.of(Code.ENAMETOOLONG, "client name longer than %d", MAX_CLIENT_NAME);
     }
     if (r.getScopeRoot() != 0) {
-      Inodes.requireDir(tx, r.getScopeRoot());
+      InodeRecord root = Inodes.requireDir(tx, r.getScopeRoot());
+      if (root.getSubvolumeRoot() != r.getScopeRoot()) {
+        // A scope is a whole volume (core Scope compares the inodes' volume with it).
+        throw FsError.of(Code.EINVAL, "inode %d is not the root of a volume", r.getScopeRoot());
+      }
     }
     long id = ctx.id(0);
     tx.put(MetaTables.SESSIONS, id, SessionRecord.newBuilder().setClientName(r.getClientName())
@@ -77,10 +82,14 @@ public final class Sessions {
     return Inodes.empty();
   }
 
-  /** Everything the session held: opens (reclaiming unlinked inodes), locks (granting waiters), queued requests. */
+  /**
+   * Everything the session held: opens (reclaiming unlinked inodes), locks (granting waiters), queued requests,
+   * quota reservations.
+   */
   private static void release(Tx tx, WriteContext ctx, long id) throws FsError {
     OpenFiles.releaseSession(tx, id);
     Locks.releaseSession(tx, id);
+    Quotas.releaseSession(tx, id);
     tx.delete(MetaTables.SESSIONS, id);
   }
 

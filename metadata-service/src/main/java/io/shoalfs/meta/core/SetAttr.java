@@ -70,8 +70,10 @@ final class SetAttr {
       // Also when growing: a chunk allocated past the old end but never committed holds bytes the file must
       // now read as zeros.
       long allocDelta = Inodes.cutChunksAt(tx, r.getIno(), newSize);
-      Inodes.adjustUsage(tx, inode.getSubvolumeRoot(), newSize - inode.getSize(), 0);
-      b.setSize(newSize).setMtimeNs(now).setAllocatedBytes(Math.max(0, inode.getAllocatedBytes() + allocDelta));
+      long allocated = Math.max(0, inode.getAllocatedBytes() + allocDelta);
+      Quotas.allocationChanged(tx, ctx.sessionId(), r.getIno(), inode.getSubvolumeRoot(), inode.getAllocatedBytes(),
+          allocated);
+      b.setSize(newSize).setMtimeNs(now).setAllocatedBytes(allocated);
     }
     if (r.hasAtimeNs()) {
       b.setAtimeNs(r.getAtimeNs());

@@ -7,14 +7,40 @@ import io.shoalfs.proto.meta.MetaReply;
 import io.shoalfs.proto.meta.Subvolume;
 import io.shoalfs.proto.meta.SubvolumeList;
 import io.shoalfs.proto.records.SubvolumeRecord;
+import io.shoalfs.proto.records.UsageRecord;
+import java.util.HashMap;
+import java.util.Map;
 
 /** Reads of subvolumes: get_subvolume and list_subvolumes. */
 final class Subvolumes {
   private Subvolumes() {}
 
-  static Subvolume toWire(SubvolumeRecord r) {
-    return Subvolume.newBuilder().setName(r.getName()).setRootIno(r.getRootIno())
-        .setCapacityBytes(r.getCapacityBytes()).setCreatedNs(r.getCreatedNs()).build();
+  /** The wire form with live usage (usage record) and the number of sessions scoped to it. */
+  static Subvolume toWire(Tx tx, SubvolumeRecord r) {
+    return toWire(tx, r, sessionsOf(tx, r.getRootIno()));
+  }
+
+  private static Subvolume toWire(Tx tx, SubvolumeRecord r, int sessions) {
+    Subvolume.Builder b = Subvolume.newBuilder().setName(r.getName()).setRootIno(r.getRootIno())
+        .setCapacityBytes(r.getCapacityBytes()).setCreatedNs(r.getCreatedNs()).setInodesLimit(r.getInodesLimit())
+        .setMountSessions(sessions);
+    UsageRecord u = tx.get(MetaTables.USAGE, r.getRootIno());
+    if (u != null) {
+      b.setUsedBytes(u.getUsedBytes()).setUsedInodes(u.getInodes()).setReservedBytes(u.getReservedBytes());
+    }
+    return b.build();
+  }
+
+  /** Live sessions scoped to the volume {@code root}: its mounts. */
+  static int sessionsOf(Tx tx, long root) {
+    int[] n = {0};
+    tx.scan(MetaTables.SESSIONS, new byte[0], null, (k, v) -> {
+      if (v.getScopeRoot() == root) {
+        n[0]++;
+      }
+      return true;
+    });
+    return n[0];
   }
 
   static SubvolumeRecord require(Tx tx, String name) throws FsError {
@@ -27,13 +53,18 @@ final class Subvolumes {
   }
 
   static MetaReply get(Tx tx, String name) throws FsError {
-    return MetaReply.newBuilder().setSubvolume(toWire(require(tx, name))).build();
+    return MetaReply.newBuilder().setSubvolume(toWire(tx, require(tx, name))).build();
   }
 
   static MetaReply list(Tx tx) {
     SubvolumeList.Builder out = SubvolumeList.newBuilder();
+    Map<Long, Integer> sessions = new HashMap<>();
+    tx.scan(MetaTables.SESSIONS, new byte[0], null, (k, v) -> {
+      sessions.merge(v.getScopeRoot(), 1, Integer::sum);
+      return true;
+    });
     tx.scan(MetaTables.SUBVOLUMES, new byte[0], null, (k, v) -> {
-      out.addSubvolumes(toWire(v));
+      out.addSubvolumes(toWire(tx, v, sessions.getOrDefault(v.getRootIno(), 0)));
       return true;
     });
     return MetaReply.newBuilder().setSubvolumes(out).build();

@@ -4,11 +4,17 @@ import java.util.List;
 
 /**
  * What a write needs beyond the current state, fixed on the leader before the entry entered the log and read
- * back from the entry by every replica: the leader's clock, fresh ids and the placement of a new chunk.
+ * back from the entry by every replica: the leader's clock, fresh ids, the placement of a new chunk, and the
+ * calling session (MetaCall.session_id; 0 = none), whose reservations a commit consumes.
  */
-public record WriteContext(long nowNs, List<Long> newIds, String groupId) {
+public record WriteContext(long nowNs, List<Long> newIds, String groupId, long sessionId) {
   public WriteContext {
     newIds = List.copyOf(newIds);
+  }
+
+  /** Without a calling session (entries of the old layout, tests). */
+  public WriteContext(long nowNs, List<Long> newIds, String groupId) {
+    this(nowNs, newIds, groupId, 0);
   }
 
   /** The i-th id allocated for this entry; the leader allocates exactly {@link MetaOps#idsNeeded} of them. */

@@ -170,7 +170,7 @@ public final class GroupCommit implements AutoCloseable {
     for (Pending p : batch) {
       MetaCall c = p.call;
       BatchedCall.Builder b = BatchedCall.newBuilder().setClientId(c.getClientId()).setCallId(c.getCallId())
-          .setAckedCallId(c.getAckedCallId()).setRequest(c.getRequest());
+          .setAckedCallId(c.getAckedCallId()).setRequest(c.getRequest()).setSessionId(c.getSessionId());
       if (MetaOps.needsPlacement(c.getRequest().getOpCase())) {
         b.setGroupId(stateMachine.choosePlacement());
       }

@@ -36,17 +36,20 @@ final class LocalMessages {
     }
   }
 
-  /** A read request; {@code MetaStateMachine.query} uses the object. */
+  /** A read request of a session; {@code MetaStateMachine.query} uses the object (bytes: a MetaCall). */
   static final class Read extends Lazy {
     final MetaRequest request;
+    final long sessionId;
 
-    Read(MetaRequest request) {
+    Read(MetaRequest request, long sessionId) {
       this.request = request;
+      this.sessionId = sessionId;
     }
 
     @Override
     ByteString serialize() {
-      return UnsafeByteOperations.unsafeWrap(request.toByteArray());
+      return UnsafeByteOperations.unsafeWrap(io.shoalfs.proto.meta.MetaCall.newBuilder().setSessionId(sessionId)
+          .setRequest(request).build().toByteArray());
     }
   }
 

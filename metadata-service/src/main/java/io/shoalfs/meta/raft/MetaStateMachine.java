@@ -7,11 +7,13 @@ import io.shoalfs.meta.core.FsError;
 import io.shoalfs.meta.core.Genesis;
 import io.shoalfs.meta.core.MetaOps;
 import io.shoalfs.meta.core.Placement;
+import io.shoalfs.meta.core.Scope;
 import io.shoalfs.meta.core.WriteContext;
 import io.shoalfs.meta.store.MetaStore;
 import io.shoalfs.meta.store.StoreException;
 import io.shoalfs.meta.store.Tx;
 import io.shoalfs.proto.meta.Code;
+import io.shoalfs.proto.meta.MetaCall;
 import io.shoalfs.proto.meta.MetaReply;
 import io.shoalfs.proto.meta.MetaRequest;
 import io.shoalfs.proto.metalog.BatchedCall;
@@ -286,7 +288,7 @@ public final class MetaStateMachine extends BaseStateMachine {
     if (recorded != null) {
       reply = recorded;
     } else {
-      reply = applyOne(batch, nowNs, c.getRequest(), c.getGroupId(), index, position);
+      reply = applyOne(batch, nowNs, c.getRequest(), c.getGroupId(), c.getSessionId(), index, position);
       if (exactlyOnce) {
         ClientCalls.record(batch, clientId, c.getCallId(), reply, nowNs);
       }
@@ -297,9 +299,12 @@ public final class MetaStateMachine extends BaseStateMachine {
     return reply;
   }
 
-  /** One write in a child of {@code batch}: merged if it succeeds, dropped (errno reply) if it fails. */
-  private static MetaReply applyOne(Tx batch, long nowNs, MetaRequest req, String groupId, long index,
-      int position) {
+  /**
+   * One write in a child of {@code batch}: merged if it succeeds, dropped (errno reply) if it fails. The scope
+   * check ({@link Scope}) runs first, against the state this call applies to.
+   */
+  private static MetaReply applyOne(Tx batch, long nowNs, MetaRequest req, String groupId, long sessionId,
+      long index, int position) {
     MetaRequest.OpCase op = req.getOpCase();
     if (op == MetaRequest.OpCase.OP_NOT_SET || MetaOps.isRead(op)) {
       return new FsError(Code.EINVAL, "not a write operation: " + op).toReply();
@@ -311,7 +316,8 @@ public final class MetaStateMachine extends BaseStateMachine {
     }
     Tx tx = batch.child();
     try {
-      MetaReply reply = MetaOps.applyWrite(tx, new WriteContext(nowNs, ids, groupId), req);
+      Scope.check(tx, sessionId, req);
+      MetaReply reply = MetaOps.applyWrite(tx, new WriteContext(nowNs, ids, groupId, sessionId), req);
       tx.mergeIntoParent();
       return reply;
     } catch (FsError e) {
@@ -380,10 +386,11 @@ public final class MetaStateMachine extends BaseStateMachine {
   public CompletableFuture<Message> query(Message request) {
     MetaReply reply;
     if (request instanceof LocalMessages.Read r) {
-      reply = readLocal(r.request);
+      reply = readAs(r.sessionId, r.request);
     } else {
       try {
-        reply = readLocal(MetaRequest.parseFrom(request.getContent().asReadOnlyByteBuffer()));
+        MetaCall call = MetaCall.parseFrom(request.getContent().asReadOnlyByteBuffer());
+        reply = readAs(call.getSessionId(), call.getRequest());
       } catch (InvalidProtocolBufferException e) {
         reply = new FsError(Code.EINVAL, "unreadable request: " + e.getMessage()).toReply();
       }
@@ -392,10 +399,19 @@ public final class MetaStateMachine extends BaseStateMachine {
   }
 
   /**
-   * Serves a read from this replica's current state, without any consistency protocol. {@link #query} uses
-   * it after Ratis established linearizability; tests and diagnostics may call it directly.
+   * Serves a read from this replica's current state, without any consistency protocol and without a scope
+   * (this process's own diagnostics and tests; clients' reads go through {@link #query} and {@link Scope}).
    */
   public MetaReply readLocal(MetaRequest req) {
+    return read(req, false, 0);
+  }
+
+  /** A client's read as session {@code sessionId}: {@link Scope} first, then the read. */
+  MetaReply readAs(long sessionId, MetaRequest req) {
+    return read(req, true, sessionId);
+  }
+
+  private MetaReply read(MetaRequest req, boolean scoped, long sessionId) {
     MetaRequest.OpCase op = req.getOpCase();
     if (op == MetaRequest.OpCase.OP_NOT_SET || !MetaOps.isRead(op)) {
       return new FsError(Code.EINVAL, "not a read operation: " + op).toReply();
@@ -405,7 +421,11 @@ public final class MetaStateMachine extends BaseStateMachine {
       if (store == null) {
         return new FsError(Code.UNAVAILABLE, "state machine is not open").toReply();
       }
-      return MetaOps.read(store.begin(), req);
+      Tx tx = store.begin();
+      if (scoped) {
+        Scope.check(tx, sessionId, req);
+      }
+      return MetaOps.read(tx, req);
     } catch (FsError e) {
       return e.toReply();
     } catch (StoreException e) {

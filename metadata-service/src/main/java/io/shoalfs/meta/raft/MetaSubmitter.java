@@ -123,7 +123,7 @@ public final class MetaSubmitter implements AutoCloseable {
       }
       RaftClientRequest request = RaftClientRequest.newBuilder()
           .setClientId(readerId).setServerId(server.getId()).setGroupId(groupId)
-          .setCallId(readCalls.incrementAndGet()).setMessage(new LocalMessages.Read(call.getRequest()))
+          .setCallId(readCalls.incrementAndGet()).setMessage(new LocalMessages.Read(call.getRequest(), call.getSessionId()))
           .setType(RaftClientRequest.readRequestType()).build();
       return server.submitClientRequestAsync(request).thenApply(this::fromReadReply);
     }

@@ -10,6 +10,7 @@ import io.shoalfs.proto.records.DentryRecord;
 import io.shoalfs.proto.records.InodeRecord;
 import io.shoalfs.proto.records.LockTableRecord;
 import io.shoalfs.proto.records.OpenCountRecord;
+import io.shoalfs.proto.records.ReservationRecord;
 import io.shoalfs.proto.records.SessionRecord;
 import io.shoalfs.proto.records.UnlinkedRecord;
 import io.shoalfs.proto.records.SubvolumeRecord;
@@ -49,6 +50,9 @@ import java.util.List;
  *   <tr><td>locks</td><td>u64 ino</td><td>LockTableRecord (held, waiting FIFO)</td><td>flock and POSIX locks</td></tr>
  *   <tr><td>session_locks</td><td>u64 session id ++ u64 ino ({@link PairKey})</td><td>empty</td>
  *       <td>inodes where the session holds or waits for a lock</td></tr>
+ *   <tr><td>reservations</td><td>u64 session id ++ u64 ino ({@link PairKey})</td><td>ReservationRecord
+ *       (bytes, volume)</td><td>quota reservations of open writers (core {@code Quotas}); summed per volume in
+ *       usage.reserved_bytes; returned at the session's last close of the inode and at session end</td></tr>
  *   <tr><td>system</td><td>UTF-8 key</td><td>per key, see {@link #APPLIED_INDEX}</td><td>bookkeeping of the state machine</td></tr>
  * </table>
  */
@@ -82,6 +86,8 @@ public final class MetaTables {
       new TableDef<>("locks", Codec.U64, Codec.proto(LockTableRecord.parser()));
   public static final TableDef<PairKey, byte[]> SESSION_LOCKS =
       new TableDef<>("session_locks", PairKey.CODEC, Codec.BYTES);
+  public static final TableDef<PairKey, ReservationRecord> RESERVATIONS =
+      new TableDef<>("reservations", PairKey.CODEC, Codec.proto(ReservationRecord.parser()));
   public static final TableDef<String, byte[]> SYSTEM = new TableDef<>("system", Codec.UTF8, Codec.BYTES);
 
   /** system["applied_index"]: term and index of the last log entry whose effects are in this database. */
@@ -91,7 +97,7 @@ public final class MetaTables {
   /** All tables, in the order they are opened. */
   public static final List<TableDef<?, ?>> ALL =
       List.of(INODES, DENTRIES, CHUNKS, SUBVOLUMES, DAEMONS, USAGE, ORPHAN_CHUNKS, CLIENT_CALLS, XATTRS, SYSTEM,
-          SESSIONS, OPENS, OPEN_INODES, UNLINKED, LOCKS, SESSION_LOCKS);
+          SESSIONS, OPENS, OPEN_INODES, UNLINKED, LOCKS, SESSION_LOCKS, RESERVATIONS);
 
   /** A typed key of the system table. */
   public record SystemKey<V>(String key, Codec<V> codec) {}
