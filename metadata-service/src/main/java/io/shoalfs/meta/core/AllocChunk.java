@@ -33,6 +33,7 @@ final class AllocChunk {
       tx.put(MetaTables.INODES, r.getIno(), inode.toBuilder().setVersion(inode.getVersion() + 1).build());
     }
     return MetaReply.newBuilder().setChunks(ChunksReply.newBuilder().addChunks(ChunkRef.newBuilder()
-        .setIndex(r.getIndex()).setChunkId(chunk.getChunkId()).setGroupId(chunk.getGroupId()))).build();
+        .setIndex(r.getIndex()).setChunkId(chunk.getChunkId()).setGroupId(chunk.getGroupId())
+        .setEpoch(chunk.getEpoch()))).build();
   }
 }

@@ -32,7 +32,8 @@ final class GetChunks {
           if (v.getChunkId() == 0) {
             return true; // reserved by fallocate, never written: reads as a hole
           }
-          out.addChunks(ChunkRef.newBuilder().setIndex(k.index()).setChunkId(v.getChunkId()).setGroupId(v.getGroupId()));
+          out.addChunks(ChunkRef.newBuilder().setIndex(k.index()).setChunkId(v.getChunkId()).setGroupId(v.getGroupId())
+              .setEpoch(v.getEpoch()));
           return true;
         });
     return MetaReply.newBuilder().setChunks(out).build();
