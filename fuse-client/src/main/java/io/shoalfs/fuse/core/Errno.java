@@ -13,6 +13,8 @@ public final class Errno {
   public static final int EFBIG = Code.EFBIG_VALUE;
   public static final int ENAMETOOLONG = Code.ENAMETOOLONG_VALUE;
   public static final int EOPNOTSUPP = Code.EOPNOTSUPP_VALUE;
+  /** A storage daemon refused a write as fenced even after the chunk map was fetched again. */
+  public static final int ESTALE = Code.ESTALE_VALUE;
 
   private Errno() {}
 }
