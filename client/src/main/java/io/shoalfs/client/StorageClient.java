@@ -2,6 +2,7 @@ package io.shoalfs.client;
 
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import io.shoalfs.common.net.GrpcServers;
@@ -56,14 +57,54 @@ public final class StorageClient implements AutoCloseable {
     chunkSize = layout.getChunkSize();
   }
 
+  /** Trailer the daemon sets on a fenced refusal (see storage.proto): the fence, or "deleted". */
+  static final Metadata.Key<String> STALE_KEY = Metadata.Key.of("shoal-stale", Metadata.ASCII_STRING_MARSHALLER);
+
+  /**
+   * Writes at {@code offset} of the chunk, carrying the ref's epoch. A {@link StaleChunkException} means the
+   * daemon refused it as fenced: nothing was written.
+   */
   public void write(ChunkRef chunk, int offset, ByteString data, boolean sync) throws IOException {
-    WriteChunkRequest req = WriteChunkRequest.newBuilder()
-        .setChunkId(chunk.getChunkId()).setOffset(offset).setData(data).setSync(sync).build();
+    WriteChunkRequest req = WriteChunkRequest.newBuilder().setChunkId(chunk.getChunkId()).setEpoch(chunk.getEpoch())
+        .setOffset(offset).setData(data).setSync(sync).build();
     try {
       call(chunk.getGroupId(), st -> st.writeChunk(req));
     } catch (StatusRuntimeException e) {
-      throw new IOException("write of chunk " + chunk.getChunkId() + " failed: " + describe(e), e);
+      throw failed("write", chunk, e);
     }
+  }
+
+  /**
+   * Raises the chunk's fence on its daemon to {@code epoch} and returns the fence in force: writes with an older
+   * epoch are refused from then on (freezing a chunk for copy-on-write).
+   */
+  public long fence(ChunkRef chunk, long epoch) throws IOException {
+    FenceChunkRequest req = FenceChunkRequest.newBuilder().setChunkId(chunk.getChunkId()).setEpoch(epoch).build();
+    try {
+      return call(chunk.getGroupId(), st -> st.fenceChunk(req)).getFence();
+    } catch (StatusRuntimeException e) {
+      throw failed("fence", chunk, e);
+    }
+  }
+
+  /** The status of a storage group's daemon (capacity, used bytes, disk bytes). */
+  public DaemonStatusReply status(String groupId) throws IOException {
+    try {
+      return call(groupId, st -> st.status(DaemonStatusRequest.getDefaultInstance()));
+    } catch (StatusRuntimeException e) {
+      throw new IOException("status of storage group " + groupId + " failed: " + describe(e), e);
+    }
+  }
+
+  /** A fenced refusal as {@link StaleChunkException}; anything else as a plain IOException. */
+  private static IOException failed(String what, ChunkRef chunk, StatusRuntimeException e) {
+    String message = what + " of chunk " + Long.toUnsignedString(chunk.getChunkId()) + " failed: " + describe(e);
+    Metadata trailers = e.getTrailers();
+    String stale = trailers == null ? null : trailers.get(STALE_KEY);
+    if (e.getStatus().getCode() == io.grpc.Status.Code.FAILED_PRECONDITION && stale != null) {
+      return new StaleChunkException(chunk.getChunkId(), stale.equals("deleted"), message, e);
+    }
+    return new IOException(message, e);
   }
 
   public ByteString read(ChunkRef chunk, int offset, int length) throws IOException {
@@ -72,17 +113,17 @@ public final class StorageClient implements AutoCloseable {
     try {
       return call(chunk.getGroupId(), st -> st.readChunk(req)).getData();
     } catch (StatusRuntimeException e) {
-      throw new IOException("read of chunk " + chunk.getChunkId() + " failed: " + describe(e), e);
+      throw failed("read", chunk, e);
     }
   }
 
   public void truncate(ChunkRef chunk, int length) throws IOException {
     try {
-      TruncateChunkRequest req =
-          TruncateChunkRequest.newBuilder().setChunkId(chunk.getChunkId()).setLength(length).build();
+      TruncateChunkRequest req = TruncateChunkRequest.newBuilder().setChunkId(chunk.getChunkId())
+          .setEpoch(chunk.getEpoch()).setLength(length).build();
       call(chunk.getGroupId(), st -> st.truncateChunk(req));
     } catch (StatusRuntimeException e) {
-      throw new IOException("truncate of chunk " + chunk.getChunkId() + " failed: " + describe(e), e);
+      throw failed("truncate", chunk, e);
     }
   }
 

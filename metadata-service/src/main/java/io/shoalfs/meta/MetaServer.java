@@ -5,6 +5,8 @@ import io.shoalfs.common.net.GrpcServers;
 import io.shoalfs.common.net.HostPort;
 import io.shoalfs.common.net.MetaAddresses;
 import io.shoalfs.meta.grpc.MetaGrpcService;
+import io.shoalfs.meta.grpc.StorageChunkDeleter;
+import io.shoalfs.meta.raft.ChunkCollector;
 import io.shoalfs.meta.grpc.WatchService;
 import io.shoalfs.meta.raft.SessionReaper;
 import io.shoalfs.meta.raft.GroupCommit;
@@ -151,6 +153,7 @@ public final class MetaServer implements AutoCloseable {
   private final MetaSubmitter submitter;
   private final WatchService watch;
   private final SessionReaper reaper;
+  private ChunkCollector collector;
   private boolean closed;
 
   private MetaServer(Config config, RaftServer raft, Server grpc, MetaStateMachine stateMachine,
@@ -206,7 +209,11 @@ public final class MetaServer implements AutoCloseable {
       throw e instanceof IOException io ? io : new IOException("meta " + cfg.id() + " failed to start: " + e, e);
     }
     LOG.info("meta {}: serving raft={} client={} dir={}", cfg.id(), raftAddr, clientAddr, cfg.dir());
-    return new MetaServer(cfg, raft, grpc, sm, submitter, watch, reaper);
+    MetaServer server = new MetaServer(cfg, raft, grpc, sm, submitter, watch, reaper);
+    // Garbage collection of chunk data, on the leader (like session expiry).
+    server.collector = ChunkCollector.start(raft, GROUP_ID, sm, submitter, new StorageChunkDeleter(),
+        ChunkCollector.Tuning.DEFAULTS);
+    return server;
   }
 
   private static List<RaftPeer> peersOf(Config cfg) {
@@ -296,6 +303,11 @@ public final class MetaServer implements AutoCloseable {
     return submitter.groupCommit();
   }
 
+  /** The garbage collector of chunk data (diagnostics and tests: chunks deleted, rows released). */
+  public ChunkCollector chunkCollector() {
+    return collector;
+  }
+
   /** Open watch streams on this replica (diagnostics and tests). */
   public int watchStreams() {
     return watch.streams();
@@ -314,6 +326,7 @@ public final class MetaServer implements AutoCloseable {
     }
     closed = true;
     GrpcServers.stop(grpc, 2000);
+    collector.close();
     reaper.close();
     submitter.close();
     closeQuietly(raft);

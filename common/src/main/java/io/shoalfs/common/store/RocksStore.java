@@ -146,6 +146,18 @@ public final class RocksStore implements AutoCloseable {
     }
   }
 
+  /**
+   * Compacts the keys of table {@code t} in [from, to) down to the last level, the last level itself included,
+   * so deleted keys and range tombstones are dropped from the files (and blob files whose every blob is garbage
+   * are deleted). Blocks until done.
+   */
+  public void compactRange(TableDef<?, ?> t, byte[] from, byte[] to) throws RocksDBException {
+    try (var options = new org.rocksdb.CompactRangeOptions().setBottommostLevelCompaction(
+        org.rocksdb.CompactRangeOptions.BottommostLevelCompaction.kForceOptimized)) {
+      db.compactRange(handle(t), from, to, options);
+    }
+  }
+
   /** Writes a consistent copy of the database to {@code target} (hard links where possible). */
   public void checkpoint(Path target) throws RocksDBException {
     flush();

@@ -15,6 +15,8 @@ public final class Errno {
   public static final int EOPNOTSUPP = Code.EOPNOTSUPP_VALUE;
   public static final int ENOSPC = Code.ENOSPC_VALUE;
   public static final int EDQUOT = Code.EDQUOT_VALUE;
+  /** A storage daemon refused a write as fenced even after the chunk map was fetched again. */
+  public static final int ESTALE = Code.ESTALE_VALUE;
 
   private Errno() {}
 }

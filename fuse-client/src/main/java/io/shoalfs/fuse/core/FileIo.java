@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.shoalfs.client.MetaClient;
 import io.shoalfs.client.MetaException;
+import io.shoalfs.client.StaleChunkException;
 import io.shoalfs.client.StorageClient;
 import io.shoalfs.common.Layout;
 import io.shoalfs.proto.meta.Attr;
@@ -265,7 +266,16 @@ public final class FileIo implements AutoCloseable {
     if (ref == null) {
       Arrays.fill(n.readAhead, 0, len, (byte) 0);
     } else {
-      ByteString data = storage.read(ref, inChunk, len);
+      ByteString data;
+      try {
+        data = storage.read(ref, inChunk, len);
+      } catch (StaleChunkException e) {
+        // The chunk was deleted (another client truncated or removed it and its space was reclaimed): this map
+        // is stale. Fetch it again, once; the index is then a hole or another chunk.
+        n.chunks.remove(index);
+        ref = chunkForRead(n, index);
+        data = ref == null ? ByteString.copyFrom(new byte[len]) : storage.read(ref, inChunk, len);
+      }
       if (data.size() != len) {
         throw new IOException("chunk " + ref.getChunkId() + " returned " + data.size() + " bytes, wanted " + len);
       }
@@ -372,7 +382,15 @@ public final class FileIo implements AutoCloseable {
     try {
       ChunkRef ref = chunkForWrite(n, index);
       // The buffer is reused only after the blocking call returned, by which time gRPC has serialized it.
-      storage.write(ref, inChunk, UnsafeByteOperations.unsafeWrap(n.buf, 0, len), false);
+      try {
+        storage.write(ref, inChunk, UnsafeByteOperations.unsafeWrap(n.buf, 0, len), false);
+      } catch (StaleChunkException e) {
+        // Write fencing: the daemon refused the cached ref (the chunk was deleted, or frozen at a newer epoch).
+        // Ask the metadata service for the chunk at this index again, once; a second refusal is ESTALE.
+        n.chunks.remove(index);
+        ref = chunkForWrite(n, index);
+        storage.write(ref, inChunk, UnsafeByteOperations.unsafeWrap(n.buf, 0, len), false);
+      }
       n.markUnsynced(ref);
       n.ackedEnd = Math.max(n.ackedEnd, start + len);
       int[] ext = n.written.get(index);
@@ -390,7 +408,7 @@ public final class FileIo implements AutoCloseable {
     } catch (IOException e) {
       n.failedFrom = Math.min(n.failedFrom, start);
       n.hulls.clear();
-      recordFailure(n, Errno.EIO, e.getMessage());
+      recordFailure(n, e instanceof StaleChunkException ? Errno.ESTALE : Errno.EIO, e.getMessage());
       throw e;
     } finally {
       n.bufLen = 0;

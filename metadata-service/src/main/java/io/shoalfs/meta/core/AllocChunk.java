@@ -34,6 +34,6 @@ final class AllocChunk {
     }
     return MetaReply.newBuilder().setChunks(ChunksReply.newBuilder().addChunks(ChunkRef.newBuilder()
         .setIndex(r.getIndex()).setChunkId(chunk.getChunkId()).setGroupId(chunk.getGroupId())
-        .setLo(chunk.getLo()).setHi(chunk.getHi()))).build();
+        .setLo(chunk.getLo()).setHi(chunk.getHi()).setEpoch(chunk.getEpoch()))).build();
   }
 }

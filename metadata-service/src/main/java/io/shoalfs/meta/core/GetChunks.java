@@ -33,7 +33,7 @@ final class GetChunks {
             return true; // reserved by fallocate, never written: reads as a hole
           }
           out.addChunks(ChunkRef.newBuilder().setIndex(k.index()).setChunkId(v.getChunkId()).setGroupId(v.getGroupId())
-              .setLo(v.getLo()).setHi(v.getHi()));
+              .setLo(v.getLo()).setHi(v.getHi()).setEpoch(v.getEpoch()));
           return true;
         });
     return MetaReply.newBuilder().setChunks(out).build();

@@ -279,11 +279,15 @@ final class Inodes {
     return freed;
   }
 
-  /** Drops one chunk record; returns its written bytes. */
+  /**
+   * Drops one chunk record; returns its written bytes. Its last reference went: the chunk becomes an orphan
+   * for the GC (core {@link OrphanChunks}), the row naming the record it came from.
+   */
   static long orphan(Tx tx, ChunkKey key, ChunkRecord c) {
     tx.delete(MetaTables.CHUNKS, key);
     if (c.getChunkId() != 0) {
-      tx.put(MetaTables.ORPHAN_CHUNKS, c.getChunkId(), c);
+      tx.put(MetaTables.ORPHAN_CHUNKS, c.getChunkId(),
+          c.toBuilder().setOwnerIno(key.ino()).setOwnerIndex(key.index()).build());
     }
     return extentBytes(c);
   }

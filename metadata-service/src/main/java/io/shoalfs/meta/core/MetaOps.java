@@ -20,7 +20,7 @@ public final class MetaOps {
       case MKDIR, CREATE, UNLINK, RMDIR, RENAME, SET_ATTR, ALLOC_CHUNK, COMMIT_WRITE, REGISTER_DAEMON,
            CREATE_SUBVOLUME, DELETE_SUBVOLUME, SYMLINK, LINK, MKNOD, SET_XATTR, REMOVE_XATTR, FALLOCATE,
            OPEN_SESSION, RENEW_SESSION, CLOSE_SESSION, EXPIRE_SESSIONS, OPEN_FILE, CLOSE_FILE, SET_LOCK,
-           CANCEL_LOCK, RELEASE_LOCKS, RESERVE, RESIZE_SUBVOLUME -> false;
+           CANCEL_LOCK, RELEASE_LOCKS, RESERVE, RESIZE_SUBVOLUME, RELEASE_ORPHANS -> false;
       case OP_NOT_SET -> throw new IllegalArgumentException("request has no operation");
     };
   }
@@ -76,6 +76,7 @@ public final class MetaOps {
       case RELEASE_LOCKS -> Locks.release(tx, ctx, r.getReleaseLocks());
       case RESERVE -> Quotas.reserve(tx, ctx, r.getReserve());
       case RESIZE_SUBVOLUME -> Quotas.resize(tx, ctx, r.getResizeSubvolume());
+      case RELEASE_ORPHANS -> OrphanChunks.release(tx, ctx, r.getReleaseOrphans());
       default -> throw new IllegalStateException("not a write operation: " + r.getOpCase());
     };
   }

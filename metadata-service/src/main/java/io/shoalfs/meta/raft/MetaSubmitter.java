@@ -81,11 +81,17 @@ public final class MetaSubmitter implements AutoCloseable {
     return ByteString.copyFrom(id);
   }
 
-  /** A write proposed by this replica itself (the leader's session timer); always completes normally. */
+  /**
+   * A write proposed by this replica itself (the leader's session timer, the chunk collector); always completes
+   * normally. Serialized, so the calls reach the write queue in call-id order: each acknowledges the ones before
+   * it, which a call overtaken by a later one would turn into "acknowledged already" instead of applying it.
+   */
   public CompletableFuture<MetaReply> submitInternal(MetaRequest request) {
-    long id = internalCalls.incrementAndGet();
-    return submit(MetaCall.newBuilder().setClientId(internalClientId).setCallId(id).setAckedCallId(id - 1)
-        .setRequest(request).build());
+    synchronized (internalCalls) {
+      long id = internalCalls.incrementAndGet();
+      return submit(MetaCall.newBuilder().setClientId(internalClientId).setCallId(id).setAckedCallId(id - 1)
+          .setRequest(request).build());
+    }
   }
 
   /** The reply to one client call; always completes normally. */
@@ -115,6 +121,9 @@ public final class MetaSubmitter implements AutoCloseable {
     }
     if (op == MetaRequest.OpCase.EXPIRE_SESSIONS && !internalClientId.equals(call.getClientId())) {
       throw new FsError(Code.EPERM, "sessions are expired by the leader only");
+    }
+    if (op == MetaRequest.OpCase.RELEASE_ORPHANS && !internalClientId.equals(call.getClientId())) {
+      throw new FsError(Code.EPERM, "orphan chunks are released by the leader's collector only");
     }
     DivisionInfo info = server.getDivision(groupId).getInfo();
     if (MetaOps.isRead(op)) {

@@ -36,8 +36,11 @@ import java.util.List;
  *   <tr><td>subvolumes</td><td>UTF-8 name</td><td>SubvolumeRecord</td><td>its root dir is not linked into the root tree</td></tr>
  *   <tr><td>daemons</td><td>UTF-8 daemon id</td><td>DaemonRecord</td><td>each is storage group "g-&lt;id&gt;" for now</td></tr>
  *   <tr><td>usage</td><td>u64 volume root ino</td><td>UsageRecord (bytes, inodes)</td><td>one per volume</td></tr>
- *   <tr><td>orphan_chunks</td><td>u64 chunk id</td><td>ChunkRecord (chunk id, group id)</td>
- *       <td>chunks dropped by truncate, unlink, rename-over, subvolume delete: for a later GC</td></tr>
+ *   <tr><td>orphan_chunks</td><td>u64 chunk id</td><td>ChunkRecord (chunk id, group id, owner ino and index it
+ *       came from)</td>
+ *       <td>chunks whose last reference went (truncate, unlink, rename-over, hole punch, subvolume delete); the
+ *       leader's ChunkCollector deletes them from their daemons, then release_orphans removes the row
+ *       (core {@code OrphanChunks})</td></tr>
  *   <tr><td>client_calls</td><td>16-byte client id ++ u64 call id</td><td>ClientCallRecord (reply)</td>
  *       <td>exactly-once: the reply of each write call, until the client acknowledges it (see ClientCalls)</td></tr>
  *   <tr><td>sessions</td><td>u64 session id</td><td>SessionRecord (client, scope root, last renewal)</td>

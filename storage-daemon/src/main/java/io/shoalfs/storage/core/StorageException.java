@@ -50,6 +50,30 @@ public abstract sealed class StorageException extends Exception {
     }
   }
 
+  /**
+   * Write fencing: the chunk was deleted (its tombstone refuses every request), or the writer's epoch is below
+   * the chunk's fence (the chunk is frozen). The caller's chunk map is stale.
+   */
+  public static final class Stale extends StorageException {
+    private final long chunkId;
+    private final long fence;
+
+    public Stale(long chunkId, long fence, String message) {
+      super(message, null);
+      this.chunkId = chunkId;
+      this.fence = fence;
+    }
+
+    public long chunkId() {
+      return chunkId;
+    }
+
+    /** The fence in force (2^64-1: deleted). */
+    public long fence() {
+      return fence;
+    }
+  }
+
   /** The local database failed (I/O error, RocksDB reported an internal problem). */
   public static final class StoreFailure extends StorageException {
     public StoreFailure(String message, Throwable cause) {

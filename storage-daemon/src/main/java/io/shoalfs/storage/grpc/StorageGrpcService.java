@@ -8,6 +8,8 @@ import io.shoalfs.proto.storage.DaemonStatusReply;
 import io.shoalfs.proto.storage.DaemonStatusRequest;
 import io.shoalfs.proto.storage.DeleteChunkReply;
 import io.shoalfs.proto.storage.DeleteChunkRequest;
+import io.shoalfs.proto.storage.FenceChunkReply;
+import io.shoalfs.proto.storage.FenceChunkRequest;
 import io.shoalfs.proto.storage.ReadChunkReply;
 import io.shoalfs.proto.storage.ReadChunkRequest;
 import io.shoalfs.proto.storage.StorageServiceGrpc;
@@ -34,6 +36,12 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
       Metadata.Key.of("shoal-chunk-id", Metadata.ASCII_STRING_MARSHALLER);
   public static final Metadata.Key<String> BLOCK_KEY =
       Metadata.Key.of("shoal-block", Metadata.ASCII_STRING_MARSHALLER);
+  /**
+   * Trailer of a FAILED_PRECONDITION reply to a fenced request: the chunk's fence (unsigned decimal; "deleted"
+   * for a deleted chunk). Its presence is what tells a stale chunk map from any other failed precondition.
+   */
+  public static final Metadata.Key<String> STALE_KEY =
+      Metadata.Key.of("shoal-stale", Metadata.ASCII_STRING_MARSHALLER);
 
   private final String daemonId;
   private final ChunkStore store;
@@ -47,8 +55,8 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
   public void writeChunk(WriteChunkRequest req, StreamObserver<WriteChunkReply> out) {
     respond(out, () -> {
       // A read-only view: no copy of the payload before the store cuts it into blocks.
-      store.write(req.getChunkId(), Integer.toUnsignedLong(req.getOffset()), req.getData().asReadOnlyByteBuffer(),
-          req.getSync());
+      store.write(req.getChunkId(), req.getEpoch(), Integer.toUnsignedLong(req.getOffset()),
+          req.getData().asReadOnlyByteBuffer(), req.getSync());
       return WriteChunkReply.getDefaultInstance();
     });
   }
@@ -69,7 +77,7 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
   @Override
   public void truncateChunk(TruncateChunkRequest req, StreamObserver<TruncateChunkReply> out) {
     respond(out, () -> {
-      store.truncate(req.getChunkId(), Integer.toUnsignedLong(req.getLength()));
+      store.truncate(req.getChunkId(), req.getEpoch(), Integer.toUnsignedLong(req.getLength()));
       return TruncateChunkReply.getDefaultInstance();
     });
   }
@@ -80,6 +88,11 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
       store.delete(req.getChunkId());
       return DeleteChunkReply.getDefaultInstance();
     });
+  }
+
+  @Override
+  public void fenceChunk(FenceChunkRequest req, StreamObserver<FenceChunkReply> out) {
+    respond(out, () -> FenceChunkReply.newBuilder().setFence(store.fence(req.getChunkId(), req.getEpoch())).build());
   }
 
   /** Every write acknowledged before this call is durable when it returns (the chunk ids are not needed). */
@@ -94,7 +107,8 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
   @Override
   public void status(DaemonStatusRequest req, StreamObserver<DaemonStatusReply> out) {
     respond(out, () -> DaemonStatusReply.newBuilder()
-        .setId(daemonId).setCapacityBytes(store.capacityBytes()).setUsedBytes(store.usedBytes()).build());
+        .setId(daemonId).setCapacityBytes(store.capacityBytes()).setUsedBytes(store.usedBytes())
+        .setDiskBytes(store.diskBytes()).setTombstones(store.tombstones()).build());
   }
 
   private interface Call<T> {
@@ -127,6 +141,7 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
       case StorageException.CorruptBlock c -> Status.DATA_LOSS;
       case StorageException.OutOfSpace s -> Status.RESOURCE_EXHAUSTED;
       case StorageException.Unavailable u -> Status.UNAVAILABLE;
+      case StorageException.Stale st -> Status.FAILED_PRECONDITION;
       case StorageException.StoreFailure f -> Status.INTERNAL;
     };
     return status.withDescription(e.getMessage());
@@ -137,6 +152,10 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
     if (e instanceof StorageException.CorruptBlock c) {
       m.put(CHUNK_ID_KEY, Long.toUnsignedString(c.chunkId()));
       m.put(BLOCK_KEY, Integer.toString(c.block()));
+    }
+    if (e instanceof StorageException.Stale st) {
+      m.put(CHUNK_ID_KEY, Long.toUnsignedString(st.chunkId()));
+      m.put(STALE_KEY, st.fence() == -1L ? "deleted" : Long.toUnsignedString(st.fence()));
     }
     return m;
   }

@@ -6,6 +6,7 @@ import static io.shoalfs.storage.core.ChunkGeometry.blockOf;
 import static io.shoalfs.storage.core.ChunkGeometry.blockStart;
 import static io.shoalfs.storage.store.ChunkTables.BLOCKS;
 import static io.shoalfs.storage.store.ChunkTables.CHUNKS;
+import static io.shoalfs.storage.store.ChunkTables.FENCES;
 
 import io.shoalfs.common.store.RocksStore;
 import io.shoalfs.storage.core.ChunkGeometry;
@@ -13,7 +14,9 @@ import io.shoalfs.storage.core.StorageException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.nio.file.Files;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -37,6 +40,15 @@ import org.slf4j.LoggerFactory;
  * {@code sync} fsyncs the WAL, after which every write acknowledged before it also survives a power loss or a
  * kernel crash. close() syncs the WAL too, so a clean stop never loses an acknowledged write.
  *
+ * <p>Space and fencing (garbage collection): {@link #delete} drops a chunk's blocks by one range delete and
+ * leaves a tombstone in the {@code fences} table, so a late write with an old chunk map is refused
+ * ({@link StorageException.Stale}) instead of re-creating the chunk; {@link #fence} freezes a chunk against
+ * writers with an older epoch. A background reclaimer turns deletes into free disk space: shortly after deletes
+ * it flushes the memtables (so WAL files that held the deleted bytes can go) and compacts the deleted key range
+ * down to the last level, which drops the deleted keys and deletes blob files whose every blob is garbage; blob
+ * GC (age cutoff, force threshold below) relocates the live rest of old, mostly-garbage blob files. Tombstones
+ * are kept for {@link Tuning#tombstoneRetention()} and at most {@link Tuning#maxTombstones()} of them.
+ *
  * <p>Concurrency: writes, truncates and deletes of one chunk are serialized by a lock taken from a fixed set of
  * stripes (read-modify-write of a partial block must not race another writer of the same block). Reads take no
  * chunk lock: one RocksDB iterator sees one consistent snapshot, so a read never sees half a request.
@@ -55,6 +67,28 @@ public final class ChunkStore implements AutoCloseable {
    * rewritten by compaction, while small tail blocks and the chunks table stay inline in SST files.
    */
   static final long MIN_BLOB_SIZE = 4 << 10;
+  /** Target size of a blob file: smaller files are freed sooner (a file goes once all its blobs are garbage). */
+  static final long BLOB_FILE_SIZE = 64L << 20;
+  /** Blob files in the oldest half may be garbage-collected (live blobs relocated) by any compaction. */
+  static final double BLOB_GC_AGE_CUTOFF = 0.5;
+  /** When the oldest eligible blob files are this much garbage, RocksDB schedules compactions to collect them. */
+  static final double BLOB_GC_FORCE_THRESHOLD = 0.5;
+  /** Cap on the files summed by {@link #diskBytes()} (a RocksDB directory holds a few hundred at most). */
+  static final int MAX_FILES_COUNTED = 100_000;
+
+  /**
+   * Tunables of space reclamation.
+   *
+   * @param reclaimDelay how long after a delete the reclaimer waits (gathering more deletes) before it compacts
+   * @param tombstoneRetention how long a deleted chunk's tombstone refuses late writes; past it a writer that
+   *     still holds the chunk could re-create it (chunk ids are never reused, so only a leak, never a mix-up)
+   * @param maxTombstones most tombstones kept; the oldest go first past it
+   * @param sweepPeriod how often expired tombstones are dropped
+   */
+  public record Tuning(Duration reclaimDelay, Duration tombstoneRetention, int maxTombstones, Duration sweepPeriod) {
+    public static final Tuning DEFAULTS =
+        new Tuning(Duration.ofMillis(500), Duration.ofHours(24), 1_000_000, Duration.ofMinutes(10));
+  }
 
   private final RocksStore rocks;
   private final long capacity;
@@ -63,25 +97,44 @@ public final class ChunkStore implements AutoCloseable {
   /** Requests hold the read side; close() takes the write side so it never frees the DB under a request. */
   private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final Tuning tuning;
+  private final AtomicLong tombstones;
+  /** Unsigned range of chunk ids deleted since the reclaimer's last pass; guarded by {@link #reclaimLock}. */
+  private long pendingLo = -1;
+  private long pendingHi = 0;
+  private boolean pending;
+  private final Object reclaimLock = new Object();
+  private final AtomicLong reclaimPasses = new AtomicLong();
+  private final Thread reclaimer;
 
-  private ChunkStore(RocksStore rocks, long capacity, long used) {
+  private ChunkStore(RocksStore rocks, long capacity, long used, long tombstones, Tuning tuning) {
     this.rocks = rocks;
     this.capacity = capacity;
     this.used = new AtomicLong(used);
+    this.tombstones = new AtomicLong(tombstones);
+    this.tuning = tuning;
     for (int i = 0; i < stripes.length; i++) {
       stripes[i] = new ReentrantLock();
     }
+    this.reclaimer = Thread.ofPlatform().daemon().name("chunk-reclaim").unstarted(this::reclaimLoop);
   }
 
   /** Opens (creating if needed) the store in {@code dir}, accepting up to {@code capacityBytes} of chunk data. */
   public static ChunkStore open(Path dir, long capacityBytes) throws IOException {
+    return open(dir, capacityBytes, Tuning.DEFAULTS);
+  }
+
+  public static ChunkStore open(Path dir, long capacityBytes, Tuning tuning) throws IOException {
     if (capacityBytes <= 0) {
       throw new IllegalArgumentException("capacity must be positive, got " + capacityBytes);
     }
     ColumnFamilyOptions cf = new ColumnFamilyOptions()
         .setEnableBlobFiles(true)
         .setMinBlobSize(MIN_BLOB_SIZE)
-        .setEnableBlobGarbageCollection(true);
+        .setBlobFileSize(BLOB_FILE_SIZE)
+        .setEnableBlobGarbageCollection(true)
+        .setBlobGarbageCollectionAgeCutoff(BLOB_GC_AGE_CUTOFF)
+        .setBlobGarbageCollectionForceThreshold(BLOB_GC_FORCE_THRESHOLD);
     RocksStore rocks;
     try {
       rocks = new RocksStore(dir, ChunkTables.ALL, false, cf);
@@ -90,7 +143,9 @@ public final class ChunkStore implements AutoCloseable {
       throw new IOException("cannot open chunk store at " + dir + ": " + e.getMessage(), e);
     }
     try {
-      return new ChunkStore(rocks, capacityBytes, sumOfLengths(rocks));
+      ChunkStore store = new ChunkStore(rocks, capacityBytes, sumOfLengths(rocks), countTombstones(rocks), tuning);
+      store.reclaimer.start();
+      return store;
     } catch (RocksDBException | RuntimeException e) {
       rocks.close();
       throw new IOException("cannot read chunk store at " + dir + ": " + e.getMessage(), e);
@@ -107,17 +162,35 @@ public final class ChunkStore implements AutoCloseable {
     return sum[0];
   }
 
+  private static long countTombstones(RocksStore rocks) throws RocksDBException {
+    long[] n = {0};
+    rocks.scan(FENCES, new byte[0], null, (chunk, fence) -> {
+      if (fence.deleted()) {
+        n[0]++;
+      }
+      return true;
+    });
+    return n[0];
+  }
+
+  /** A write with epoch 0: what a chunk that was never fenced accepts. */
+  public void write(long chunkId, long offset, ByteBuffer data, boolean sync) throws StorageException {
+    write(chunkId, 0, offset, data, sync);
+  }
+
   /**
    * Writes {@code data} (its remaining bytes) at {@code offset} of the chunk. Partial blocks are merged with
-   * what is stored (after checking its CRC); the whole request is one atomic batch.
+   * what is stored (after checking its CRC); the whole request is one atomic batch. Refused with
+   * {@link StorageException.Stale} if the chunk was deleted or {@code epoch} is below its fence.
    */
-  public void write(long chunkId, long offset, ByteBuffer data, boolean sync) throws StorageException {
+  public void write(long chunkId, long epoch, long offset, ByteBuffer data, boolean sync) throws StorageException {
     int length = data.remaining();
     ChunkGeometry.checkRange(offset, length);
-    if (length == 0) {
-      return;
-    }
     try (Held held = lock(chunkId)) {
+      checkFence(chunkId, epoch);
+      if (length == 0) {
+        return;
+      }
       long end = offset + length;
       long oldLength = storedLength(chunkId);
       long growth = Math.max(0, end - oldLength);
@@ -165,17 +238,24 @@ public final class ChunkStore implements AutoCloseable {
     return BlockValue.seal(value);
   }
 
-  /** Exactly {@code length} bytes from {@code offset}; bytes never written read as zeros. */
+  /**
+   * Exactly {@code length} bytes from {@code offset}; bytes never written read as zeros. A deleted chunk is
+   * refused ({@link StorageException.Stale}) rather than read as zeros: its reader holds a stale chunk map.
+   */
   public byte[] read(long chunkId, long offset, int length) throws StorageException {
     ChunkGeometry.checkRange(offset, length);
     byte[] out = new byte[length];
-    if (length == 0) {
-      return out;
-    }
     long end = offset + length;
-    int last = blockOf(end - 1);
+    int last = length == 0 ? 0 : blockOf(end - 1);
     StorageException.CorruptBlock[] corrupt = {null};
     try (Held held = enter()) {
+      Fence f = fenceOf(chunkId);
+      if (f != null && f.deleted()) {
+        throw stale(chunkId, f, 0, "read");
+      }
+      if (length == 0) {
+        return out;
+      }
       rocks.scanRaw(BLOCKS, BlockKey.chunkPrefix(chunkId), new BlockKey(chunkId, blockOf(offset)).encode(),
           (key, value) -> {
             int b = BlockKey.blockOf(key);
@@ -213,8 +293,14 @@ public final class ChunkStore implements AutoCloseable {
    * past the stored length already read as zeros.
    */
   public void truncate(long chunkId, long length) throws StorageException {
+    truncate(chunkId, 0, length);
+  }
+
+  /** {@link #truncate(long, long)}, fenced like {@link #write(long, long, long, ByteBuffer, boolean)}. */
+  public void truncate(long chunkId, long epoch, long length) throws StorageException {
     ChunkGeometry.checkLength(length);
     try (Held held = lock(chunkId)) {
+      checkFence(chunkId, epoch);
       long oldLength = storedLength(chunkId);
       if (length >= oldLength) {
         return;
@@ -249,23 +335,259 @@ public final class ChunkStore implements AutoCloseable {
     }
   }
 
-  /** Removes every block of the chunk. Deleting a chunk that holds nothing succeeds. */
+  /**
+   * Removes every block of the chunk (one range delete) and leaves its tombstone, in one durable batch.
+   * Idempotent: deleting a deleted chunk, or one that never held anything, succeeds (and leaves a tombstone).
+   * The disk space returns after the reclaimer's next pass.
+   */
   public void delete(long chunkId) throws StorageException {
     try (Held held = lock(chunkId)) {
-      long oldLength = storedLength(chunkId);
-      if (oldLength == 0) {
+      Fence f = fenceOf(chunkId);
+      if (f != null && f.deleted()) {
         return;
       }
+      long oldLength = storedLength(chunkId);
       try (RocksStore.Batch batch = rocks.batch()) {
-        batch.deleteRange(BLOCKS, new BlockKey(chunkId, 0).encode(),
-            new BlockKey(chunkId, BLOCKS_PER_CHUNK).encode());
-        batch.delete(CHUNKS, chunkId);
+        if (oldLength > 0) {
+          batch.deleteRange(BLOCKS, new BlockKey(chunkId, 0).encode(),
+              new BlockKey(chunkId, BLOCKS_PER_CHUNK).encode());
+          batch.delete(CHUNKS, chunkId);
+        }
+        batch.put(FENCES, chunkId, new Fence(Fence.DELETED, System.currentTimeMillis()));
         batch.commitSync();
       } catch (RocksDBException e) {
         throw failure("delete of chunk " + Long.toUnsignedString(chunkId), e);
       }
       used.addAndGet(-oldLength);
+      tombstones.incrementAndGet();
+      if (oldLength > 0) {
+        reclaimSoon(chunkId);
+      }
     }
+  }
+
+  /**
+   * Raises the chunk's fence to {@code epoch} (unsigned; never lowers it) and returns the fence in force: from
+   * then on writes and truncates carrying a smaller epoch are refused. Durable before it returns. A deleted
+   * chunk is refused ({@link StorageException.Stale}); a chunk that holds nothing yet may be fenced.
+   */
+  public long fence(long chunkId, long epoch) throws StorageException {
+    if (epoch == Fence.DELETED) {
+      throw new StorageException.InvalidRange("epoch 2^64-1 is reserved for deleted chunks");
+    }
+    try (Held held = lock(chunkId)) {
+      Fence f = fenceOf(chunkId);
+      if (f != null && f.deleted()) {
+        throw stale(chunkId, f, epoch, "fence");
+      }
+      long current = f == null ? 0 : f.epoch();
+      if (Long.compareUnsigned(epoch, current) <= 0) {
+        return current;
+      }
+      try (RocksStore.Batch batch = rocks.batch()) {
+        batch.put(FENCES, chunkId, new Fence(epoch, System.currentTimeMillis()));
+        batch.commitSync();
+      } catch (RocksDBException e) {
+        throw failure("fence of chunk " + Long.toUnsignedString(chunkId), e);
+      }
+      return epoch;
+    }
+  }
+
+  /** The chunk's fence row, or null (fence 0). */
+  private Fence fenceOf(long chunkId) throws StorageException {
+    try {
+      return rocks.get(FENCES, chunkId);
+    } catch (RocksDBException e) {
+      throw failure("lookup of the fence of chunk " + Long.toUnsignedString(chunkId), e);
+    }
+  }
+
+  private void checkFence(long chunkId, long epoch) throws StorageException {
+    Fence f = fenceOf(chunkId);
+    if (f != null && !f.admits(epoch)) {
+      throw stale(chunkId, f, epoch, "write");
+    }
+  }
+
+  private static StorageException.Stale stale(long chunkId, Fence f, long epoch, String what) {
+    String id = Long.toUnsignedString(chunkId);
+    return new StorageException.Stale(chunkId, f.epoch(), f.deleted()
+        ? what + " of chunk " + id + " refused: the chunk was deleted"
+        : what + " of chunk " + id + " refused: epoch " + Long.toUnsignedString(epoch) + " is below its fence "
+            + Long.toUnsignedString(f.epoch()));
+  }
+
+  // ---- reclaiming disk space ----
+
+  private void reclaimSoon(long chunkId) {
+    synchronized (reclaimLock) {
+      if (!pending) {
+        pendingLo = chunkId;
+        pendingHi = chunkId;
+        pending = true;
+      } else {
+        if (Long.compareUnsigned(chunkId, pendingLo) < 0) {
+          pendingLo = chunkId;
+        }
+        if (Long.compareUnsigned(chunkId, pendingHi) > 0) {
+          pendingHi = chunkId;
+        }
+      }
+      reclaimLock.notifyAll();
+    }
+  }
+
+  /**
+   * The reclaimer thread: after deletes (waiting {@link Tuning#reclaimDelay()} for more to gather), flushes
+   * and compacts the deleted range; every {@link Tuning#sweepPeriod()} drops expired tombstones. One pass at a
+   * time, so deletes never queue compactions.
+   */
+  private void reclaimLoop() {
+    long nextSweep = System.nanoTime() + tuning.sweepPeriod().toNanos();
+    while (!closed.get()) {
+      long lo;
+      long hi;
+      boolean work;
+      synchronized (reclaimLock) {
+        long waitMs = Math.max(1, (nextSweep - System.nanoTime()) / 1_000_000);
+        if (!pending) {
+          try {
+            reclaimLock.wait(Math.min(waitMs, 1000));
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+        work = pending;
+      }
+      if (work) {
+        try {
+          Thread.sleep(tuning.reclaimDelay().toMillis());
+        } catch (InterruptedException e) {
+          return;
+        }
+        synchronized (reclaimLock) {
+          lo = pendingLo;
+          hi = pendingHi;
+          pending = false;
+        }
+        reclaim(lo, hi);
+      }
+      if (System.nanoTime() - nextSweep >= 0) {
+        sweepTombstones(System.currentTimeMillis());
+        nextSweep = System.nanoTime() + tuning.sweepPeriod().toNanos();
+      }
+    }
+  }
+
+  private void reclaim(long lo, long hi) {
+    try (Held held = enter()) {
+      rocks.flush();
+      byte[] to = hi == -1L ? null : new BlockKey(hi + 1, 0).encode();
+      rocks.compactRange(BLOCKS, new BlockKey(lo, 0).encode(), to);
+      reclaimPasses.incrementAndGet();
+    } catch (StorageException.Unavailable e) {
+      // closing
+    } catch (RocksDBException | RuntimeException e) {
+      LOG.warn("chunk store {}: reclaiming the space of deleted chunks failed (retried after the next delete): {}",
+          rocks.dir(), e.getMessage());
+    }
+  }
+
+  /**
+   * Drops tombstones older than the retention and, past {@link Tuning#maxTombstones()}, the oldest. Returns how
+   * many went. Runs on the reclaimer thread (and from tests).
+   */
+  int sweepTombstones(long nowMillis) {
+    long cutoff = nowMillis - tuning.tombstoneRetention().toMillis();
+    try (Held held = enter()) {
+      int n = (int) Math.min(Integer.MAX_VALUE - 8, Math.max(0, tombstones.get()) + 1024);
+      long[] ages = new long[Math.min(n, tuning.maxTombstones() + 1024)];
+      int[] count = {0};
+      // First pass: the times of the tombstones that stay by age, to find the count cutoff.
+      rocks.scan(FENCES, new byte[0], null, (chunk, f) -> {
+        if (f.deleted() && f.atMillis() >= cutoff && count[0] < ages.length) {
+          ages[count[0]++] = f.atMillis();
+        }
+        return true;
+      });
+      long keepFrom = cutoff;
+      if (count[0] > tuning.maxTombstones()) {
+        long[] sorted = Arrays.copyOf(ages, count[0]);
+        Arrays.sort(sorted);
+        keepFrom = Math.max(cutoff, sorted[count[0] - tuning.maxTombstones()]);
+      }
+      long keep = keepFrom;
+      int[] dropped = {0};
+      try (RocksStore.Batch batch = rocks.batch()) {
+        rocks.scan(FENCES, new byte[0], null, (chunk, f) -> {
+          if (f.deleted() && f.atMillis() < keep) {
+            try {
+              batch.delete(FENCES, chunk);
+            } catch (RocksDBException e) {
+              throw new IllegalStateException(e);
+            }
+            dropped[0]++;
+          }
+          return true;
+        });
+        if (dropped[0] > 0) {
+          batch.commit();
+          tombstones.addAndGet(-dropped[0]);
+          LOG.info("chunk store {}: dropped {} expired tombstones of deleted chunks", rocks.dir(), dropped[0]);
+        }
+      }
+      return dropped[0];
+    } catch (StorageException.Unavailable e) {
+      return 0;
+    } catch (RocksDBException | RuntimeException e) {
+      LOG.warn("chunk store {}: sweeping tombstones failed: {}", rocks.dir(), e.getMessage());
+      return 0;
+    }
+  }
+
+  /** Completed reclaim passes (tests wait on it). */
+  public long reclaimPasses() {
+    return reclaimPasses.get();
+  }
+
+  /** Tombstones of deleted chunks currently kept. */
+  public long tombstones() {
+    return tombstones.get();
+  }
+
+  /**
+   * What the database takes on disk now: the sizes of the files in its directory (SST, blob, WAL, manifest,
+   * logs), as du would count them.
+   */
+  public long diskBytes() {
+    return sizeOf(rocks.dir(), 0, new int[] {0});
+  }
+
+  /** Sum of the regular files under {@code dir} (two levels at most); files deleted meanwhile count nothing. */
+  private static long sizeOf(Path dir, int depth, int[] files) {
+    long sum = 0;
+    try (var entries = Files.newDirectoryStream(dir)) {
+      for (Path p : entries) {
+        if (++files[0] > MAX_FILES_COUNTED) {
+          break;
+        }
+        try {
+          var attrs = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class,
+              java.nio.file.LinkOption.NOFOLLOW_LINKS);
+          if (attrs.isRegularFile()) {
+            sum += attrs.size();
+          } else if (attrs.isDirectory() && depth < 2) {
+            sum += sizeOf(p, depth + 1, files);
+          }
+        } catch (IOException e) {
+          // Deleted by RocksDB while we looked (an obsolete SST, blob or WAL file): it takes nothing now.
+        }
+      }
+    } catch (IOException | java.nio.file.DirectoryIteratorException e) {
+      // The directory itself went: nothing to count there.
+    }
+    return sum;
   }
 
   /**
@@ -380,6 +702,13 @@ public final class ChunkStore implements AutoCloseable {
   public void close() {
     if (!closed.compareAndSet(false, true)) {
       return;
+    }
+    reclaimer.interrupt();
+    try {
+      // A pass in progress holds the store open; it is bounded by one compaction of the deleted range.
+      reclaimer.join(CLOSE_WAIT.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
     Lock exclusive = lifecycle.writeLock();
     try {

@@ -19,6 +19,11 @@ import java.util.List;
  *       <td>u64 chunk id (big-endian)</td>
  *       <td>u64 stored length (big-endian): one past the highest byte ever written, lowered by truncate; the
  *           sum over all chunks is the daemon's used bytes. No record = nothing stored.</td></tr>
+ *   <tr><td>{@code fences}</td>
+ *       <td>u64 chunk id (big-endian)</td>
+ *       <td>{@link Fence}: u64 epoch ++ u64 daemon clock in ms (both big-endian). Writes and truncates must carry
+ *           an epoch &gt;= the fence (unsigned); epoch 2^64-1 is the tombstone of a deleted chunk (refuses every
+ *           write, truncate and read), dropped after the tombstone retention. No row = fence 0.</td></tr>
  * </table>
  *
  * <p>Both tables change only together, in one WriteBatch per request, so the used-bytes sum always matches the
@@ -28,7 +33,9 @@ public final class ChunkTables {
   public static final TableDef<BlockKey, byte[]> BLOCKS = new TableDef<>("blocks", BlockKey.CODEC, Codec.BYTES);
   public static final TableDef<Long, Long> CHUNKS = new TableDef<>("chunks", Codec.U64, Codec.U64);
 
-  public static final List<TableDef<?, ?>> ALL = List.of(BLOCKS, CHUNKS);
+  public static final TableDef<Long, Fence> FENCES = new TableDef<>("fences", Codec.U64, Fence.CODEC);
+
+  public static final List<TableDef<?, ?>> ALL = List.of(BLOCKS, CHUNKS, FENCES);
 
   private ChunkTables() {}
 }

@@ -20,6 +20,7 @@ import io.shoalfs.common.store.RocksStore;
 import io.shoalfs.proto.storage.DaemonStatusReply;
 import io.shoalfs.proto.storage.DaemonStatusRequest;
 import io.shoalfs.proto.storage.DeleteChunkRequest;
+import io.shoalfs.proto.storage.FenceChunkRequest;
 import io.shoalfs.proto.storage.ReadChunkRequest;
 import io.shoalfs.proto.storage.StorageServiceGrpc;
 import io.shoalfs.proto.storage.TruncateChunkRequest;
@@ -115,7 +116,22 @@ class StorageGrpcServiceTest {
 
     deadline(stub).deleteChunk(DeleteChunkRequest.newBuilder().setChunkId(-1L).build());
     deadline(stub).deleteChunk(DeleteChunkRequest.newBuilder().setChunkId(-1L).build());
-    assertArrayEquals(new byte[2000], read(stub, -1L, 0, 2000));
+    // Write fencing: a deleted chunk refuses reads and writes with FAILED_PRECONDITION + shoal-stale: deleted.
+    for (Runnable call : List.<Runnable>of(() -> read(stub, -1L, 0, 2000), () -> write(stub, -1L, 0, new byte[1]))) {
+      StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, call::run);
+      assertEquals(Status.Code.FAILED_PRECONDITION, refused.getStatus().getCode());
+      assertEquals("deleted", refused.getTrailers().get(StorageGrpcService.STALE_KEY));
+      assertEquals(Long.toUnsignedString(-1L), refused.getTrailers().get(StorageGrpcService.CHUNK_ID_KEY));
+    }
+    // A fence: epoch 2 refused below it, accepted at it.
+    assertEquals(3, deadline(stub).fenceChunk(FenceChunkRequest.newBuilder().setChunkId(5).setEpoch(3).build())
+        .getFence());
+    StatusRuntimeException fenced = assertThrows(StatusRuntimeException.class, () -> deadline(stub).writeChunk(
+        WriteChunkRequest.newBuilder().setChunkId(5).setEpoch(2).setData(ByteString.copyFromUtf8("x")).build()));
+    assertEquals(Status.Code.FAILED_PRECONDITION, fenced.getStatus().getCode());
+    assertEquals("3", fenced.getTrailers().get(StorageGrpcService.STALE_KEY));
+    deadline(stub).writeChunk(WriteChunkRequest.newBuilder().setChunkId(5).setEpoch(3).setOffset(BLOCK_SIZE - 1)
+        .setData(ByteString.copyFrom(new byte[] {1, 2})).build());
     assertEquals(BLOCK_SIZE + 1, deadline(stub).status(DaemonStatusRequest.getDefaultInstance()).getUsedBytes());
   }
 

@@ -1,0 +1,66 @@
+package io.shoalfs.meta.grpc;
+
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import io.shoalfs.common.net.HostPort;
+import io.shoalfs.meta.raft.ChunkDeleter;
+import io.shoalfs.proto.storage.DeleteChunkRequest;
+import io.shoalfs.proto.storage.StorageServiceGrpc;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The collector's calls to storage daemons: DeleteChunk over one channel per daemon address (as many as there
+ * are daemons), each call bounded by {@link #CALL_TIMEOUT}.
+ */
+public final class StorageChunkDeleter implements ChunkDeleter {
+  /** A delete is one synced RocksDB batch on the daemon; longer means the daemon is in trouble. */
+  static final Duration CALL_TIMEOUT = Duration.ofSeconds(5);
+  /** Channels kept at most; past it they are all closed and opened again as needed (daemons are few). */
+  static final int MAX_CHANNELS = 4096;
+
+  private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+
+  @Override
+  public void delete(String address, long chunkId) throws IOException {
+    ManagedChannel ch = channel(address);
+    try {
+      StorageServiceGrpc.newBlockingStub(ch).withDeadlineAfter(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+          .deleteChunk(DeleteChunkRequest.newBuilder().setChunkId(chunkId).build());
+    } catch (StatusRuntimeException e) {
+      // The next attempt (after the collector's back-off) must connect anew, not wait out gRPC's own back-off.
+      ch.resetConnectBackoff();
+      String d = e.getStatus().getDescription();
+      throw new IOException("DeleteChunk " + Long.toUnsignedString(chunkId) + " at " + address + ": "
+          + e.getStatus().getCode() + (d == null ? "" : " " + d.lines().findFirst().orElse("")), e);
+    }
+  }
+
+  private ManagedChannel channel(String address) throws IOException {
+    ManagedChannel ch = channels.get(address);
+    if (ch != null) {
+      return ch;
+    }
+    HostPort hp;
+    try {
+      hp = HostPort.parse(address);
+    } catch (IllegalArgumentException e) {
+      throw new IOException("bad daemon address '" + address + "': " + e.getMessage(), e);
+    }
+    if (channels.size() >= MAX_CHANNELS) {
+      close();
+    }
+    return channels.computeIfAbsent(address,
+        a -> NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext().build());
+  }
+
+  @Override
+  public void close() {
+    channels.values().forEach(ManagedChannel::shutdownNow);
+    channels.clear();
+  }
+}
