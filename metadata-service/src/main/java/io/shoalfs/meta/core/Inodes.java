@@ -277,12 +277,12 @@ final class Inodes {
     return freed;
   }
 
-  /** Drops one chunk record; returns its written bytes. */
+  /**
+   * Drops one chunk record; returns its written bytes. The store's version layer (store Versions) moves the
+   * chunk to orphan_chunks when this was its last reference (not when a snapshot or a clone still holds it).
+   */
   static long orphan(Tx tx, ChunkKey key, ChunkRecord c) {
     tx.delete(MetaTables.CHUNKS, key);
-    if (c.getChunkId() != 0) {
-      tx.put(MetaTables.ORPHAN_CHUNKS, c.getChunkId(), c);
-    }
     return extentBytes(c);
   }
 

@@ -14,7 +14,7 @@ final class Subvolumes {
 
   static Subvolume toWire(SubvolumeRecord r) {
     return Subvolume.newBuilder().setName(r.getName()).setRootIno(r.getRootIno())
-        .setCapacityBytes(r.getCapacityBytes()).setCreatedNs(r.getCreatedNs()).build();
+        .setCapacityBytes(r.getCapacityBytes()).setCreatedNs(r.getCreatedNs()).setCloneOf(r.getCloneOf()).build();
   }
 
   static SubvolumeRecord require(Tx tx, String name) throws FsError {
