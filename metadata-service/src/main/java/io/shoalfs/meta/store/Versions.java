@@ -221,44 +221,88 @@ public final class Versions {
     return found[0];
   }
 
-  /** Scan of a versioned table through this layer: the merged view, in key order. */
+  /**
+   * Entries each source (live table, history, the clone's source) gives per window of a merged scan. Above the
+   * number of history entries one key can have (one per live snapshot, at most {@code MAX_SNAPSHOTS} = 1024), so
+   * every window moves forward.
+   */
+  static final int WINDOW = 4096;
+
+  /**
+   * Scan of a versioned table through this layer: the merged view, in key order, one window at a time (so a page
+   * of a big directory of a snapshot or a clone costs about a window, not the whole directory).
+   */
   static void scan(Tx tx, TableDef<?, ?> t, byte[] prefix, byte[] from, BiPredicate<byte[], byte[]> visitor) {
     byte[] start = from != null ? from : prefix;
-    TreeMap<byte[], byte[]> view = collect(tx, t, prefix, start, tx.asOfVolume, tx.asOfSeq, 0);
-    for (var e : view.entrySet()) {
-      if (!visitor.test(e.getKey(), e.getValue())) {
+    while (true) {
+      Window w = collect(tx, t, prefix, start, tx.asOfVolume, tx.asOfSeq, 0);
+      for (var e : w.entries.entrySet()) {
+        if (!visitor.test(e.getKey(), e.getValue())) {
+          return;
+        }
+      }
+      if (w.bound == null) {
         return;
       }
+      if (Arrays.compareUnsigned(w.bound, start) <= 0) {
+        throw new IllegalStateException("merged scan of " + t.name() + " did not move past its start");
+      }
+      start = w.bound;
     }
   }
 
+  /** Merged entries in [start, bound); bound null: to the end of the prefix. */
+  private record Window(TreeMap<byte[], byte[]> entries, byte[] bound) {}
+
+  private static byte[] successor(byte[] k) {
+    return Arrays.copyOf(k, k.length + 1);
+  }
+
+  private static byte[] min(byte[] a, byte[] b) {
+    if (a == null) {
+      return b;
+    }
+    if (b == null) {
+      return a;
+    }
+    return Arrays.compareUnsigned(a, b) <= 0 ? a : b;
+  }
+
   /**
-   * Every key in [start, end of prefix) as seen live (s = 0) or as of seq s of volume vol, with clone fall-through.
-   * Collected whole: a page of a snapshot's or a clone's directory costs the size of the directory (a limit stated
-   * in docs/decisions/0003).
+   * The keys from {@code start} as seen live (s = 0) or as of seq s of volume vol, with clone fall-through, as far
+   * as every source has been read completely (the window's bound).
    */
-  private static TreeMap<byte[], byte[]> collect(Tx tx, TableDef<?, ?> t, byte[] prefix, byte[] start, long vol,
-      long s, int depth) {
+  private static Window collect(Tx tx, TableDef<?, ?> t, byte[] prefix, byte[] start, long vol, long s, int depth) {
     if (depth > MAX_CHAIN) {
       throw new IllegalStateException("clone chain deeper than " + MAX_CHAIN);
     }
     TreeMap<byte[], byte[]> out = new TreeMap<>(Arrays::compareUnsigned);
-    if (s == 0) {
-      tx.rawScan(t, prefix, start, (k, v) -> {
+    int[] n = {0};
+    byte[][] lastLive = {null};
+    tx.rawScan(t, prefix, start, (k, v) -> {
+      if (n[0] == WINDOW) {
+        return false;
+      }
+      n[0]++;
+      lastLive[0] = k;
+      if (s == 0 || bornOf(tx, t, k) <= s) {
         out.put(k, v);
-        return true;
-      });
-    } else {
-      tx.rawScan(t, prefix, start, (k, v) -> {
-        if (bornOf(tx, t, k) <= s) {
-          out.put(k, v);
-        }
-        return true;
-      });
+      }
+      return true;
+    });
+    // Everything up to the last live key read is complete if the scan stopped at the window.
+    byte[] bound = n[0] == WINDOW ? successor(lastLive[0]) : null;
+    if (s != 0) {
       byte[] hp = historyPrefix(vol, t, prefix, false);
       byte[] hs = historyPrefix(vol, t, start, false);
       boolean var = variable(t);
-      tx.scan(MetaTables.HISTORY, hp, hs, (k, h) -> {
+      int[] h = {0};
+      byte[][] lastOrig = {null};
+      tx.scan(MetaTables.HISTORY, hp, hs, (k, rec) -> {
+        if (h[0] == WINDOW) {
+          return false;
+        }
+        h[0]++;
         int keyLen = k.length - hp.length + prefix.length - 8 - (var ? 1 : 0);
         if (keyLen < prefix.length) {
           return true;
@@ -266,29 +310,42 @@ public final class Versions {
         byte[] orig = new byte[keyLen];
         System.arraycopy(prefix, 0, orig, 0, prefix.length);
         System.arraycopy(k, hp.length, orig, prefix.length, keyLen - prefix.length);
+        lastOrig[0] = orig;
         long died = ByteBuffer.wrap(k, k.length - 8, 8).getLong();
-        if (Arrays.compareUnsigned(orig, start) >= 0 && died > s && h.getBorn() <= s && !out.containsKey(orig)) {
-          out.put(orig, h.getValue().toByteArray());
+        if (Arrays.compareUnsigned(orig, start) >= 0 && died > s && rec.getBorn() <= s && !out.containsKey(orig)) {
+          out.put(orig, rec.getValue().toByteArray());
         }
         return true;
       });
+      if (h[0] == WINDOW) {
+        bound = min(bound, lastOrig[0]); // that key may have later entries: it is not complete
+      }
     }
     int space = spaceOf(inoOf(prefix));
     if (space != 0) {
       SpaceRecord sp = tx.get(MetaTables.SPACES, (long) space);
       if (sp != null) {
+        int src = sp.getSourceSpace();
+        Window under = collect(tx, t, rebaseKey(prefix, src), rebaseKey(start, src), sp.getSourceRoot(),
+            sp.getAsOfSeq(), depth + 1);
+        if (under.bound != null) {
+          bound = min(bound, rebaseKey(under.bound, space));
+        }
+        byte[] limit = bound;
         Set<ByteString> hidden = new HashSet<>();
         byte[] wp = whiteoutKey(space, t, prefix);
-        tx.scan(MetaTables.WHITEOUTS, wp, null, (k, born) -> {
+        byte[] ws = whiteoutKey(space, t, start);
+        tx.scan(MetaTables.WHITEOUTS, wp, ws, (k, born) -> {
+          byte[] key = Arrays.copyOfRange(k, wp.length - prefix.length, k.length);
+          if (limit != null && Arrays.compareUnsigned(key, limit) >= 0) {
+            return false;
+          }
           if (s == 0 || born <= s) {
-            hidden.add(ByteString.copyFrom(k, wp.length - prefix.length, k.length - wp.length + prefix.length));
+            hidden.add(ByteString.copyFrom(key));
           }
           return true;
         });
-        int src = sp.getSourceSpace();
-        TreeMap<byte[], byte[]> under = collect(tx, t, rebaseKey(prefix, src), rebaseKey(start, src),
-            sp.getSourceRoot(), sp.getAsOfSeq(), depth + 1);
-        for (var e : under.entrySet()) {
+        for (var e : under.entries.entrySet()) {
           byte[] k = rebaseKey(e.getKey(), space);
           // The clone's own records win; a key it had not written (or not yet, as of s) falls through.
           if (!out.containsKey(k) && !hidden.contains(ByteString.copyFrom(k))) {
@@ -297,7 +354,10 @@ public final class Versions {
         }
       }
     }
-    return out;
+    if (bound != null) {
+      out.tailMap(bound, true).clear();
+    }
+    return new Window(out, bound);
   }
 
   // ---- writes ----
