@@ -419,7 +419,17 @@ public final class FileIo implements AutoCloseable {
         lo = Math.min(lo, uncommitted[0]);
         hi = Math.max(hi, uncommitted[1]);
       }
-      for (int off = lo; off < hi; off += COPY_PIECE) {
+      boolean copied = false;
+      if (from.getGroupId().equals(ref.getGroupId())) {
+        try {
+          storage.copy(from.getChunkId(), ref, lo, hi - lo); // inside the daemon: no bytes over the network
+          copied = true;
+        } catch (IOException e) {
+          LOG.warn("copy of chunk {} inside its daemon failed ({}); copying through this client", from.getChunkId(),
+              e.getMessage());
+        }
+      }
+      for (int off = lo; !copied && off < hi; off += COPY_PIECE) {
         int len = Math.min(COPY_PIECE, hi - off);
         storage.write(ref, off, storage.read(from, off, len), false);
       }

@@ -38,8 +38,9 @@ final class AllocChunk {
       if (ctx.groupId().isEmpty()) {
         throw FsError.of(Code.ENOSPC, "no storage daemons registered");
       }
+      // The copy stays in the old chunk's group, so its daemons copy it without sending the bytes anywhere.
       ChunkRecord old = chunk;
-      chunk = old.toBuilder().setChunkId(ctx.id(0)).setGroupId(ctx.groupId()).build();
+      chunk = old.toBuilder().setChunkId(ctx.id(0)).setGroupId(old.getGroupId()).build();
       tx.put(MetaTables.CHUNKS, key, chunk);
       tx.put(MetaTables.INODES, r.getIno(), inode.toBuilder().setVersion(inode.getVersion() + 1).build());
       return MetaReply.newBuilder().setChunks(ChunksReply.newBuilder().addChunks(ChunkRef.newBuilder()
