@@ -22,6 +22,8 @@ import picocli.CommandLine.Command;
       MountCommand.class,
       CsiCommand.class,
       SubvolumeCommand.class,
+      SnapshotCommand.class,
+      CloneCommand.class,
       StatusCommand.class,
       BenchCommand.class,
     })

@@ -345,7 +345,7 @@ public final class MetaClient implements AutoCloseable {
   private static boolean isRead(MetaRequest.OpCase op) {
     return switch (op) {
       case LOOKUP, GET_ATTR, READ_DIR, GET_CHUNKS, STAT_FS, GET_LAYOUT, GET_SUBVOLUME, LIST_SUBVOLUMES,
-           READ_LINK, GET_XATTR, LIST_XATTR, GET_LOCK -> true;
+           READ_LINK, GET_XATTR, LIST_XATTR, GET_LOCK, LIST_SNAPSHOTS, GET_SNAPSHOT -> true;
       default -> false;
     };
   }
@@ -543,6 +543,64 @@ public final class MetaClient implements AutoCloseable {
   public List<Subvolume> listSubvolumes() throws MetaException {
     return call(req(b -> b.setListSubvolumes(ListSubvolumesRequest.getDefaultInstance())))
         .getSubvolumes().getSubvolumesList();
+  }
+
+  // ---- snapshots and clones (issue 6): O(1), see the metadata service's docs/decisions/0003 ----
+
+  /** Takes snapshot {@code name} of {@code subvolume}; the same name again returns the existing snapshot. */
+  public Snapshot createSnapshot(String subvolume, String name) throws MetaException {
+    return call(req(b -> b.setCreateSnapshot(CreateSnapshotRequest.newBuilder().setSubvolume(subvolume)
+        .setName(name)))).getSnapshot();
+  }
+
+  /**
+   * Snapshot {@code name} of every subvolume in {@code subvolumes}, atomically in one log entry (one point in time
+   * across them; CSI group snapshots). Idempotent per subvolume.
+   */
+  public List<Snapshot> createGroupSnapshot(List<String> subvolumes, String name) throws MetaException {
+    return call(req(b -> b.setCreateGroupSnapshot(CreateGroupSnapshotRequest.newBuilder().addAllSubvolumes(subvolumes)
+        .setName(name)))).getSnapshots().getSnapshotsList();
+  }
+
+  /** Deletes a snapshot (ENOENT if absent); its data stays while clones of it exist. */
+  public void deleteSnapshot(String subvolume, String name) throws MetaException {
+    call(req(b -> b.setDeleteSnapshot(DeleteSnapshotRequest.newBuilder().setSubvolume(subvolume).setName(name))));
+  }
+
+  /** Deletes a snapshot of the volume whose root is {@code volumeRoot} (works after the subvolume is deleted). */
+  public void deleteSnapshot(long volumeRoot, String name) throws MetaException {
+    call(req(b -> b.setDeleteSnapshot(DeleteSnapshotRequest.newBuilder().setVolumeRoot(volumeRoot)
+        .setName(name))));
+  }
+
+  public List<Snapshot> listSnapshots(String subvolume) throws MetaException {
+    return call(req(b -> b.setListSnapshots(ListSnapshotsRequest.newBuilder().setSubvolume(subvolume))))
+        .getSnapshots().getSnapshotsList();
+  }
+
+  public List<Snapshot> listSnapshots(long volumeRoot) throws MetaException {
+    return call(req(b -> b.setListSnapshots(ListSnapshotsRequest.newBuilder().setVolumeRoot(volumeRoot))))
+        .getSnapshots().getSnapshotsList();
+  }
+
+  public Snapshot getSnapshot(String subvolume, String name) throws MetaException {
+    return call(req(b -> b.setGetSnapshot(GetSnapshotRequest.newBuilder().setSubvolume(subvolume).setName(name))))
+        .getSnapshot();
+  }
+
+  /**
+   * A copy-on-write clone {@code name} of {@code source}, as of snapshot {@code snapshot} ("" = the live source);
+   * capacity 0 = the source's. The same clone asked for again returns it.
+   */
+  public Subvolume cloneSubvolume(String source, String name, String snapshot, long capacityBytes)
+      throws MetaException {
+    return call(req(b -> b.setCloneSubvolume(CloneSubvolumeRequest.newBuilder().setSource(source).setName(name)
+        .setSnapshot(snapshot).setCapacityBytes(capacityBytes)))).getSubvolume();
+  }
+
+  /** Sends {@code request} as a read of snapshot {@code seq} of volume {@code volumeRoot} (reads only). */
+  public MetaReply callAsOf(MetaRequest request, long volumeRoot, long seq) throws MetaException {
+    return call(request.toBuilder().setAsOfVolume(volumeRoot).setAsOfSeq(seq).build());
   }
 
   // ---- POSIX namespace: every file type, links, xattrs, fallocate, sticky-aware removal (issue 5) ----

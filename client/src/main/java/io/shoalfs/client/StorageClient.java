@@ -117,6 +117,21 @@ public final class StorageClient implements AutoCloseable {
     }
   }
 
+  /**
+   * Copies [offset, offset + length) of chunk {@code fromChunkId} into {@code to} inside its group's daemons
+   * (copy-on-write of snapshots and clones; both chunks must live in {@code to}'s group).
+   */
+  public void copy(long fromChunkId, ChunkRef to, int offset, int length) throws IOException {
+    CopyChunkRequest req = CopyChunkRequest.newBuilder().setFromChunkId(fromChunkId).setToChunkId(to.getChunkId())
+        .setOffset(offset).setLength(length).build();
+    try {
+      call(to.getGroupId(), st -> st.copyChunk(req));
+    } catch (StatusRuntimeException e) {
+      throw new IOException("copy of chunk " + fromChunkId + " into " + to.getChunkId() + " failed: " + describe(e),
+          e);
+    }
+  }
+
   public void truncate(ChunkRef chunk, int length) throws IOException {
     try {
       TruncateChunkRequest req = TruncateChunkRequest.newBuilder().setChunkId(chunk.getChunkId())

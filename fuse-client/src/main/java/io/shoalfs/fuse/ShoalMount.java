@@ -131,7 +131,8 @@ public final class ShoalMount implements AutoCloseable {
       FuseSession fuse;
       try {
         FuseSession.Config d = FuseSession.Config.defaults();
-        fuse = FuseSession.start(mp, options, fs, new FuseSession.Config(d.workerThreads(), d.maxWrite(),
+        // .snap/NAME (read-only snapshots) in front of the live filesystem.
+        fuse = FuseSession.start(mp, options, new SnapshotFs(fs, meta, storage, root), new FuseSession.Config(d.workerThreads(), d.maxWrite(),
             d.maxReadahead(), false, d.notifyQueue(), READY_TIMEOUT));
       } catch (IOException e) {
         throw new IOException("FUSE mount at " + mp + " failed: " + e.getMessage(), e);

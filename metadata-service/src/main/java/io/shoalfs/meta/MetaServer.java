@@ -8,6 +8,7 @@ import io.shoalfs.meta.grpc.MetaGrpcService;
 import io.shoalfs.meta.grpc.StorageChunkDeleter;
 import io.shoalfs.meta.raft.ChunkCollector;
 import io.shoalfs.meta.grpc.WatchService;
+import io.shoalfs.meta.raft.HistoryPurger;
 import io.shoalfs.meta.raft.SessionReaper;
 import io.shoalfs.meta.raft.GroupCommit;
 import io.shoalfs.meta.raft.MetaStateMachine;
@@ -196,7 +197,11 @@ public final class MetaServer implements AutoCloseable {
       submitter = new MetaSubmitter(raft, GROUP_ID, sm, cfg.peers(), tuning.callTimeout(), tuning.groupCommit());
       grpc = GrpcServers.startTcp(clientAddr, List.of(new MetaGrpcService(submitter).serveWatch(watch)),
           tuning.grpc());
-      reaper = SessionReaper.start(raft, GROUP_ID, sm, submitter, watch::check);
+      HistoryPurger purger = new HistoryPurger(raft, GROUP_ID, sm, submitter); // snapshot history, leader only
+      reaper = SessionReaper.start(raft, GROUP_ID, sm, submitter, () -> {
+        watch.check();
+        purger.tick();
+      });
     } catch (IOException | RuntimeException e) {
       GrpcServers.stop(grpc, 1000);
       if (reaper != null) {

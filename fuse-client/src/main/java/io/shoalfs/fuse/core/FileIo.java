@@ -533,13 +533,59 @@ public final class FileIo implements AutoCloseable {
     return h;
   }
 
-  private ChunkRef chunkForWrite(OpenInode n, int index) throws MetaException {
-    ChunkRef known = n.chunks.get(index);
-    if (known != null && known != OpenInode.HOLE) {
-      return known;
-    }
-    ChunkRef ref = meta.allocChunk(n.ino, index);
+  /**
+   * The chunk a write-back goes to. Asked of the metadata service on every write-back, not cached: a snapshot
+   * taken since the last one freezes the chunk, and alloc_chunk then answers a new chunk to copy into
+   * (copy-on-write), so no write issued after a snapshot ever lands in a chunk the snapshot holds.
+   */
+  private ChunkRef chunkForWrite(OpenInode n, int index) throws MetaException, IOException {
+    ChunkRef ref = writable(n.ino, index, n.written.get(index));
     n.rememberChunk(index, ref);
+    return ref;
+  }
+
+  /** Bytes per read of a copy-on-write copy: well under gRPC's 4 MiB message limit. */
+  private static final int COPY_PIECE = 1 << 20;
+
+  /**
+   * The chunk at (ino, index) to modify in place: alloc_chunk's answer, with the old chunk's bytes copied into it
+   * first when it answered a copy (the old one is held by a snapshot or a clone and is never written).
+   */
+  private ChunkRef writable(long ino, int index) throws MetaException, IOException {
+    return writable(ino, index, null);
+  }
+
+  /**
+   * {@link #writable(long, int)} for an open file whose bytes {@code uncommitted} ([lo, hi) within the chunk, or
+   * null) were written to the old chunk but not committed yet: the copy covers them too, or they would be lost.
+   */
+  private ChunkRef writable(long ino, int index, int[] uncommitted) throws MetaException, IOException {
+    ChunkRef ref = meta.allocChunk(ino, index);
+    if (ref.getCopyFromChunkId() != 0) {
+      ChunkRef from = ChunkRef.newBuilder().setIndex(index).setChunkId(ref.getCopyFromChunkId())
+          .setGroupId(ref.getCopyFromGroup()).build();
+      // Only the old chunk's written extent holds bytes (the rest reads as zeros in the new chunk too).
+      int lo = ref.getCopyLo() < ref.getCopyHi() ? ref.getCopyLo() : 0;
+      int hi = ref.getCopyLo() < ref.getCopyHi() ? ref.getCopyHi() : CHUNK;
+      if (uncommitted != null) {
+        lo = Math.min(lo, uncommitted[0]);
+        hi = Math.max(hi, uncommitted[1]);
+      }
+      boolean copied = false;
+      if (from.getGroupId().equals(ref.getGroupId())) {
+        try {
+          storage.copy(from.getChunkId(), ref, lo, hi - lo); // inside the daemon: no bytes over the network
+          copied = true;
+        } catch (IOException e) {
+          LOG.warn("copy of chunk {} inside its daemon failed ({}); copying through this client", from.getChunkId(),
+              e.getMessage());
+        }
+      }
+      for (int off = lo; !copied && off < hi; off += COPY_PIECE) {
+        int len = Math.min(COPY_PIECE, hi - off);
+        storage.write(ref, off, storage.read(from, off, len), false);
+      }
+    }
     return ref;
   }
 
@@ -793,7 +839,7 @@ public final class FileIo implements AutoCloseable {
       int index = chunkIndex(size);
       for (ChunkRef ref : meta.getChunks(ino, index, 1)) {
         if (ref.getIndex() == index) {
-          storage.truncate(ref, (int) (size % CHUNK));
+          storage.truncate(writable(ino, index), (int) (size % CHUNK)); // copy-on-write if a snapshot holds it
         }
       }
     }
@@ -884,6 +930,7 @@ public final class FileIo implements AutoCloseable {
       if (ref == null) {
         continue; // a hole reads as zeros already
       }
+      ref = writable(ino, index); // copy-on-write if a snapshot or a clone holds it
       for (long pos = lo; pos < hi; pos += ZEROS.length) {
         int len = (int) Math.min(ZEROS.length, hi - pos);
         storage.write(ref, (int) (pos - cs), UnsafeByteOperations.unsafeWrap(ZEROS, 0, len), false);

@@ -3,6 +3,7 @@ package io.shoalfs.meta.core;
 import io.shoalfs.meta.store.ChunkKey;
 import io.shoalfs.meta.store.MetaTables;
 import io.shoalfs.meta.store.Tx;
+import io.shoalfs.meta.store.Versions;
 import io.shoalfs.proto.meta.AllocChunkRequest;
 import io.shoalfs.proto.meta.ChunkRef;
 import io.shoalfs.proto.meta.ChunksReply;
@@ -31,6 +32,21 @@ final class AllocChunk {
       chunk = placed.setChunkId(ctx.id(0)).setGroupId(ctx.groupId()).build();
       tx.put(MetaTables.CHUNKS, key, chunk);
       tx.put(MetaTables.INODES, r.getIno(), inode.toBuilder().setVersion(inode.getVersion() + 1).build());
+    } else if (Versions.chunkShared(tx, key, chunk)) {
+      // Copy-on-write: a snapshot or a clone holds this chunk, so it is never written again. The writer gets a
+      // new chunk and copies the old one's bytes into it first (copy_from); the old record stays for the holder.
+      if (ctx.groupId().isEmpty()) {
+        throw FsError.of(Code.ENOSPC, "no storage daemons registered");
+      }
+      // The copy stays in the old chunk's group, so its daemons copy it without sending the bytes anywhere.
+      ChunkRecord old = chunk;
+      chunk = old.toBuilder().setChunkId(ctx.id(0)).setGroupId(old.getGroupId()).build();
+      tx.put(MetaTables.CHUNKS, key, chunk);
+      tx.put(MetaTables.INODES, r.getIno(), inode.toBuilder().setVersion(inode.getVersion() + 1).build());
+      return MetaReply.newBuilder().setChunks(ChunksReply.newBuilder().addChunks(ChunkRef.newBuilder()
+          .setIndex(r.getIndex()).setChunkId(chunk.getChunkId()).setGroupId(chunk.getGroupId())
+          .setCopyFromChunkId(old.getChunkId()).setCopyFromGroup(old.getGroupId())
+          .setCopyLo(old.getLo()).setCopyHi(old.getHi()))).build();
     }
     return MetaReply.newBuilder().setChunks(ChunksReply.newBuilder().addChunks(ChunkRef.newBuilder()
         .setIndex(r.getIndex()).setChunkId(chunk.getChunkId()).setGroupId(chunk.getGroupId())

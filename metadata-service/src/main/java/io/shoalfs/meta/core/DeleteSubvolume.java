@@ -62,6 +62,8 @@ final class DeleteSubvolume {
     }
     tx.delete(MetaTables.USAGE, root);
     tx.delete(MetaTables.SUBVOLUMES, r.getName());
+    Clones.onDeleted(tx, sv);          // a clone lets go of its source's snapshot
+    Snapshots.onVolumeDeleted(tx, root); // its own snapshots stay (with what they see) until deleted
     return Inodes.empty();
   }
 }

@@ -280,15 +280,11 @@ final class Inodes {
   }
 
   /**
-   * Drops one chunk record; returns its written bytes. Its last reference went: the chunk becomes an orphan
-   * for the GC (core {@link OrphanChunks}), the row naming the record it came from.
+   * Drops one chunk record; returns its written bytes. The store's version layer (store Versions) moves the
+   * chunk to orphan_chunks when this was its last reference (not when a snapshot or a clone still holds it).
    */
   static long orphan(Tx tx, ChunkKey key, ChunkRecord c) {
     tx.delete(MetaTables.CHUNKS, key);
-    if (c.getChunkId() != 0) {
-      tx.put(MetaTables.ORPHAN_CHUNKS, c.getChunkId(),
-          c.toBuilder().setOwnerIno(key.ino()).setOwnerIndex(key.index()).build());
-    }
     return extentBytes(c);
   }
 

@@ -16,11 +16,12 @@ public final class MetaOps {
   public static boolean isRead(MetaRequest.OpCase op) {
     return switch (op) {
       case LOOKUP, GET_ATTR, READ_DIR, GET_CHUNKS, STAT_FS, GET_LAYOUT, GET_SUBVOLUME, LIST_SUBVOLUMES,
-           READ_LINK, GET_XATTR, LIST_XATTR, GET_LOCK -> true;
+           READ_LINK, GET_XATTR, LIST_XATTR, GET_LOCK, LIST_SNAPSHOTS, GET_SNAPSHOT -> true;
       case MKDIR, CREATE, UNLINK, RMDIR, RENAME, SET_ATTR, ALLOC_CHUNK, COMMIT_WRITE, REGISTER_DAEMON,
            CREATE_SUBVOLUME, DELETE_SUBVOLUME, SYMLINK, LINK, MKNOD, SET_XATTR, REMOVE_XATTR, FALLOCATE,
            OPEN_SESSION, RENEW_SESSION, CLOSE_SESSION, EXPIRE_SESSIONS, OPEN_FILE, CLOSE_FILE, SET_LOCK,
-           CANCEL_LOCK, RELEASE_LOCKS, RESERVE, RESIZE_SUBVOLUME, RELEASE_ORPHANS -> false;
+           CANCEL_LOCK, RELEASE_LOCKS, RESERVE, RESIZE_SUBVOLUME, RELEASE_ORPHANS, CREATE_SNAPSHOT, DELETE_SNAPSHOT,
+           CLONE_SUBVOLUME, PURGE_HISTORY, CREATE_GROUP_SNAPSHOT -> false;
       case OP_NOT_SET -> throw new IllegalArgumentException("request has no operation");
     };
   }
@@ -46,7 +47,11 @@ public final class MetaOps {
    * @throws FsError the request is invalid in this state; {@code tx} must then be discarded
    */
   public static MetaReply applyWrite(Tx tx, WriteContext ctx, MetaRequest r) throws FsError {
+    if (r.getAsOfSeq() != 0) {
+      throw FsError.of(Code.EROFS, "a snapshot is read-only");
+    }
     Genesis.stampRoot(tx, ctx.nowNs());
+    ctx = Clones.forRequest(ctx, r);
     return switch (r.getOpCase()) {
       case MKDIR -> Mkdir.apply(tx, ctx, r.getMkdir());
       case CREATE -> OpenFiles.afterCreate(tx, r.getCreate(), Create.apply(tx, ctx, r.getCreate()));
@@ -77,12 +82,20 @@ public final class MetaOps {
       case RESERVE -> Quotas.reserve(tx, ctx, r.getReserve());
       case RESIZE_SUBVOLUME -> Quotas.resize(tx, ctx, r.getResizeSubvolume());
       case RELEASE_ORPHANS -> OrphanChunks.release(tx, ctx, r.getReleaseOrphans());
+      case CREATE_SNAPSHOT -> Snapshots.create(tx, ctx, r.getCreateSnapshot());
+      case DELETE_SNAPSHOT -> Snapshots.delete(tx, ctx, r.getDeleteSnapshot());
+      case CLONE_SUBVOLUME -> Clones.clone(tx, ctx, r.getCloneSubvolume());
+      case PURGE_HISTORY -> Snapshots.purge(tx, ctx, r.getPurgeHistory());
+      case CREATE_GROUP_SNAPSHOT -> Snapshots.createGroup(tx, ctx, r.getCreateGroupSnapshot());
       default -> throw new IllegalStateException("not a write operation: " + r.getOpCase());
     };
   }
 
   /** Serves a read from the current state. */
   public static MetaReply read(Tx tx, MetaRequest r) throws FsError {
+    if (r.getAsOfSeq() != 0) {
+      tx = Snapshots.view(tx, r); // a .snap/NAME read: the versioned tables as of the snapshot
+    }
     return switch (r.getOpCase()) {
       case LOOKUP -> Lookup.read(tx, r.getLookup());
       case GET_ATTR -> GetAttr.read(tx, r.getGetAttr());
@@ -96,6 +109,8 @@ public final class MetaOps {
       case GET_XATTR -> Xattrs.get(tx, r.getGetXattr());
       case LIST_XATTR -> Xattrs.list(tx, r.getListXattr());
       case GET_LOCK -> Locks.get(tx, r.getGetLock());
+      case LIST_SNAPSHOTS -> Snapshots.list(tx, r.getListSnapshots());
+      case GET_SNAPSHOT -> Snapshots.get(tx, r.getGetSnapshot());
       default -> throw new IllegalStateException("not a read operation: " + r.getOpCase());
     };
   }

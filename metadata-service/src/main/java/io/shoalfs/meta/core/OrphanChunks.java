@@ -48,10 +48,15 @@ public final class OrphanChunks {
    * THE hook that decides whether a chunk may be deleted: true if anything still references chunk
    * {@code chunkId}, whose orphan row is {@code orphan}. Today a chunk has one owner, the file and index its
    * row names ({@code owner_ino}, {@code owner_index}): it is referenced if that chunk record still names it (a
-   * row written while the record stayed would be a bug). Snapshots and clones extend this method with their
-   * reference counts: a chunk a snapshot or clone holds is referenced. Reads only {@code tx} (deterministic).
+   * row written while the record stayed would be a bug). Snapshots and clones: the version layer (store
+   * {@code Versions}) writes the row only when the last reference (live record, snapshot history, a clone's copy)
+   * went, and counts references beyond one in {@code chunk_refs}; a chunk that still has such a count is
+   * referenced. Reads only {@code tx} (deterministic).
    */
   public static boolean isReferenced(Tx tx, long chunkId, ChunkRecord orphan) {
+    if (tx.get(MetaTables.CHUNK_REFS, chunkId) != null) {
+      return true;
+    }
     if (orphan.getOwnerIno() != 0) {
       ChunkRecord owner = tx.get(MetaTables.CHUNKS, new ChunkKey(orphan.getOwnerIno(), orphan.getOwnerIndex()));
       if (owner != null && owner.getChunkId() == chunkId) {

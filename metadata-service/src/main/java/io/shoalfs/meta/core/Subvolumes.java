@@ -23,7 +23,7 @@ final class Subvolumes {
   private static Subvolume toWire(Tx tx, SubvolumeRecord r, int sessions) {
     Subvolume.Builder b = Subvolume.newBuilder().setName(r.getName()).setRootIno(r.getRootIno())
         .setCapacityBytes(r.getCapacityBytes()).setCreatedNs(r.getCreatedNs()).setInodesLimit(r.getInodesLimit())
-        .setMountSessions(sessions);
+        .setMountSessions(sessions).setCloneOf(r.getCloneOf());
     UsageRecord u = tx.get(MetaTables.USAGE, r.getRootIno());
     if (u != null) {
       b.setUsedBytes(u.getUsedBytes()).setUsedInodes(u.getInodes()).setReservedBytes(u.getReservedBytes());

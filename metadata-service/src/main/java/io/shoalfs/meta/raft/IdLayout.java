@@ -16,7 +16,7 @@ package io.shoalfs.meta.raft;
  * 2^22). All ids are positive (bit 63 is clear), so big-endian keys sort numerically, and all are far above the
  * root directory (ino 1).
  *
- * <p>Limits: 2^49 - 1 log entries (5.6e14), {@link #MAX_CALLS_PER_ENTRY} calls per entry, {@link #IDS_PER_CALL}
+ * <p>Limits: 2^39 - 1 log entries (see {@link #MAX_INDEX}), {@link #MAX_CALLS_PER_ENTRY} calls per entry, {@link #IDS_PER_CALL}
  * ids per call.
  */
 public final class IdLayout {
@@ -26,7 +26,11 @@ public final class IdLayout {
   public static final int MAX_CALLS_PER_ENTRY = 1 << POSITION_BITS;
   static final int INDEX_SHIFT = K_BITS + POSITION_BITS;
   static final long MARKER = 1L << 62;
-  static final long MAX_INDEX = (1L << (62 - INDEX_SHIFT)) - 2;
+  /**
+   * Bits 52-61 of an inode number name a clone's inode space (store Versions.SPACE_SHIFT), so ids stop below bit
+   * 52: 2^39 - 1 log entries (5.5e11; 17 years at 1000 entries a second).
+   */
+  static final long MAX_INDEX = (1L << (52 - INDEX_SHIFT)) - 2;
 
   private IdLayout() {}
 

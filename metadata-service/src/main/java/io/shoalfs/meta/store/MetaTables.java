@@ -7,6 +7,9 @@ import io.shoalfs.proto.records.ChunkRecord;
 import io.shoalfs.proto.records.ClientCallRecord;
 import io.shoalfs.proto.records.DaemonRecord;
 import io.shoalfs.proto.records.DentryRecord;
+import io.shoalfs.proto.records.HistoryRecord;
+import io.shoalfs.proto.records.SpaceRecord;
+import io.shoalfs.proto.records.VolumeVersionsRecord;
 import io.shoalfs.proto.records.InodeRecord;
 import io.shoalfs.proto.records.LockTableRecord;
 import io.shoalfs.proto.records.OpenCountRecord;
@@ -57,6 +60,21 @@ import java.util.List;
  *       (bytes, volume)</td><td>quota reservations of open writers (core {@code Quotas}); summed per volume in
  *       usage.reserved_bytes; returned at the session's last close of the inode and at session end</td></tr>
  *   <tr><td>system</td><td>UTF-8 key</td><td>per key, see {@link #APPLIED_INDEX}</td><td>bookkeeping of the state machine</td></tr>
+ *   <tr><td colspan="4">snapshots and clones ({@link Versions}; the versioned tables are inodes, dentries, chunks,
+ *       xattrs, table id t = 1, 2, 3, 4; "key" is the record's key in its table)</td></tr>
+ *   <tr><td>snap_volumes</td><td>u64 volume root ino</td><td>VolumeVersionsRecord (latest seq, snapshots)</td>
+ *       <td>only volumes that have or had snapshots</td></tr>
+ *   <tr><td>history</td><td>u64 volume root ++ u8 t ++ key ++ (0x00 for dentries, xattrs) ++ u64 died seq</td>
+ *       <td>HistoryRecord (born seq, old value)</td><td>old versions a snapshot sees: visible at S iff born &lt;= S
+ *       &lt; died; a read as of S seeks (volume, t, key, S+1)</td></tr>
+ *   <tr><td>born</td><td>u8 t ++ key</td><td>u64 born seq</td><td>seq a live record was written at; absent = 1
+ *       (written before the volume's first snapshot)</td></tr>
+ *   <tr><td>spaces</td><td>u64 space id</td><td>SpaceRecord</td><td>clones: inode-number space (bits 52-61 of
+ *       every inode of the clone) and the source (space, root, seq) it falls through to</td></tr>
+ *   <tr><td>whiteouts</td><td>u64 space ++ u8 t ++ key</td><td>u64 born seq</td><td>clones: a key deleted in
+ *       the clone that must not fall through to the source</td></tr>
+ *   <tr><td>chunk_refs</td><td>u64 chunk id</td><td>u64 extra references</td><td>references to a chunk beyond
+ *       one (history entries, clones' copies); absent = exactly one</td></tr>
  * </table>
  */
 public final class MetaTables {
@@ -92,6 +110,15 @@ public final class MetaTables {
   public static final TableDef<PairKey, ReservationRecord> RESERVATIONS =
       new TableDef<>("reservations", PairKey.CODEC, Codec.proto(ReservationRecord.parser()));
   public static final TableDef<String, byte[]> SYSTEM = new TableDef<>("system", Codec.UTF8, Codec.BYTES);
+  public static final TableDef<Long, VolumeVersionsRecord> SNAP_VOLUMES =
+      new TableDef<>("snap_volumes", Codec.U64, Codec.proto(VolumeVersionsRecord.parser()));
+  public static final TableDef<byte[], HistoryRecord> HISTORY =
+      new TableDef<>("history", Codec.BYTES, Codec.proto(HistoryRecord.parser()));
+  public static final TableDef<byte[], Long> BORN = new TableDef<>("born", Codec.BYTES, Codec.U64);
+  public static final TableDef<Long, SpaceRecord> SPACES =
+      new TableDef<>("spaces", Codec.U64, Codec.proto(SpaceRecord.parser()));
+  public static final TableDef<byte[], Long> WHITEOUTS = new TableDef<>("whiteouts", Codec.BYTES, Codec.U64);
+  public static final TableDef<Long, Long> CHUNK_REFS = new TableDef<>("chunk_refs", Codec.U64, Codec.U64);
 
   /** system["applied_index"]: term and index of the last log entry whose effects are in this database. */
   public static final SystemKey<AppliedIndexRecord> APPLIED_INDEX =
@@ -100,7 +127,8 @@ public final class MetaTables {
   /** All tables, in the order they are opened. */
   public static final List<TableDef<?, ?>> ALL =
       List.of(INODES, DENTRIES, CHUNKS, SUBVOLUMES, DAEMONS, USAGE, ORPHAN_CHUNKS, CLIENT_CALLS, XATTRS, SYSTEM,
-          SESSIONS, OPENS, OPEN_INODES, UNLINKED, LOCKS, SESSION_LOCKS, RESERVATIONS);
+          SESSIONS, OPENS, OPEN_INODES, UNLINKED, LOCKS, SESSION_LOCKS, RESERVATIONS,
+          SNAP_VOLUMES, HISTORY, BORN, SPACES, WHITEOUTS, CHUNK_REFS);
 
   /** A typed key of the system table. */
   public record SystemKey<V>(String key, Codec<V> codec) {}

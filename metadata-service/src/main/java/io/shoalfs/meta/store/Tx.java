@@ -23,6 +23,12 @@ public final class Tx {
   private final RocksStore rocks;
   private final Tx parent;
   /**
+   * Snapshot reads: non-zero makes this a read-only view of volume {@code asOfVolume} as of snapshot seq
+   * {@code asOfSeq} (see {@link Versions}); 0 is the live state.
+   */
+  final long asOfVolume;
+  final long asOfSeq;
+  /**
    * table -> encoded key -> encoded value, or null for a delete. Sorted, so a scan over a batch that already
    * holds hundreds of calls' writes looks only at the keys in its range.
    */
@@ -33,13 +39,36 @@ public final class Tx {
   }
 
   private Tx(RocksStore rocks, Tx parent) {
+    this(rocks, parent, 0, 0);
+  }
+
+  private Tx(RocksStore rocks, Tx parent, long asOfVolume, long asOfSeq) {
     this.rocks = rocks;
     this.parent = parent;
+    this.asOfVolume = asOfVolume;
+    this.asOfSeq = asOfSeq;
   }
 
   /** A Tx whose reads see this one's staged writes and whose own writes stay apart until merged. */
   public Tx child() {
-    return new Tx(rocks, this);
+    return new Tx(rocks, this, asOfVolume, asOfSeq);
+  }
+
+  /**
+   * A read-only view of this state as of snapshot {@code seq} of the volume rooted at {@code volumeRoot}: the
+   * versioned tables (inodes, dentries, chunks, xattrs) answer what they held when the snapshot was taken;
+   * every other table reads live. Writes to it fail (callers answer EROFS before they get here).
+   */
+  public Tx asOf(long volumeRoot, long seq) {
+    if (seq <= 0) {
+      throw new IllegalArgumentException("snapshot seq must be positive: " + seq);
+    }
+    return new Tx(rocks, this, volumeRoot, seq);
+  }
+
+  /** Whether this is a snapshot view ({@link #asOf}). */
+  public boolean isSnapshotView() {
+    return asOfSeq != 0;
   }
 
   /** Moves this child's writes into its parent (later writes win). The child must not be used afterwards. */
@@ -58,6 +87,10 @@ public final class Tx {
   }
 
   public <K, V> V get(TableDef<K, V> t, K key) {
+    if (Versions.isVersioned(t)) {
+      byte[] raw = Versions.get(this, t, t.keyCodec().encode(key));
+      return raw == null ? null : t.valueCodec().decode(raw);
+    }
     byte[] bk = null;
     for (Tx level = this; level != null; level = level.parent) {
       TreeMap<byte[], byte[]> writes = level.staged.get(t);
@@ -80,11 +113,43 @@ public final class Tx {
   }
 
   public <K, V> void put(TableDef<K, V> t, K key, V value) {
-    writes(t).put(t.keyCodec().encode(key), t.valueCodec().encode(value));
+    byte[] bk = t.keyCodec().encode(key);
+    byte[] bv = t.valueCodec().encode(value);
+    if (Versions.isVersioned(t)) {
+      requireWritable(t);
+      Versions.beforeWrite(this, t, bk, bv);
+    }
+    writes(t).put(bk, bv);
   }
 
   public <K, V> void delete(TableDef<K, V> t, K key) {
-    writes(t).put(t.keyCodec().encode(key), null);
+    byte[] bk = t.keyCodec().encode(key);
+    if (Versions.isVersioned(t)) {
+      requireWritable(t);
+      Versions.beforeWrite(this, t, bk, null);
+    }
+    writes(t).put(bk, null);
+  }
+
+  private void requireWritable(TableDef<?, ?> t) {
+    if (asOfSeq != 0) {
+      throw new IllegalStateException("write to " + t.name() + " in a snapshot view");
+    }
+  }
+
+  /** The current value of {@code bk} in the physical table, staged writes on top; null if absent. */
+  byte[] rawGet(TableDef<?, ?> t, byte[] bk) {
+    for (Tx level = this; level != null; level = level.parent) {
+      TreeMap<byte[], byte[]> writes = level.staged.get(t);
+      if (writes != null && writes.containsKey(bk)) {
+        return writes.get(bk);
+      }
+    }
+    try {
+      return rocks.get(Versions.raw(t), bk);
+    } catch (RocksDBException e) {
+      throw new StoreException("read of " + t.name() + " failed: " + e.getMessage(), e);
+    }
   }
 
   /**
@@ -92,11 +157,20 @@ public final class Tx {
    * stop: the committed state with every level's staged writes on top.
    */
   public <K, V> void scan(TableDef<K, V> t, byte[] prefix, byte[] from, BiPredicate<K, V> visitor) {
+    if (Versions.isVersioned(t) && Versions.needsView(this, prefix)) {
+      Versions.scan(this, t, prefix, from, (k, v) -> visitor.test(t.keyCodec().decode(k), t.valueCodec().decode(v)));
+      return;
+    }
+    rawScan(t, prefix, from, (k, v) -> visitor.test(t.keyCodec().decode(k), t.valueCodec().decode(v)));
+  }
+
+  /** {@link #scan} over the physical table with encoded keys and values (staged writes on top). */
+  void rawScan(TableDef<?, ?> t, byte[] prefix, byte[] from, BiPredicate<byte[], byte[]> visitor) {
     byte[] start = from != null ? from : prefix;
     TreeMap<byte[], byte[]> overlay = stagedRange(t, prefix, start);
     try {
       if (overlay == null) {
-        rocks.scan(t, prefix, from, visitor);
+        rocks.scanRaw(t, prefix, from, visitor);
         return;
       }
       Iterator<Map.Entry<byte[], byte[]>> pending = overlay.entrySet().iterator();
@@ -116,7 +190,7 @@ public final class Tx {
           stopped[0] = !go;
           return go;
         }
-        boolean go = visitor.test(t.keyCodec().decode(k), t.valueCodec().decode(v));
+        boolean go = visitor.test(k, v);
         stopped[0] = !go;
         return go;
       });
@@ -132,8 +206,8 @@ public final class Tx {
   }
 
   /** A staged delete (null value) is skipped; it continues the scan. */
-  private static <K, V> boolean emit(TableDef<K, V> t, Map.Entry<byte[], byte[]> e, BiPredicate<K, V> visitor) {
-    return e.getValue() == null || visitor.test(t.keyCodec().decode(e.getKey()), t.valueCodec().decode(e.getValue()));
+  private static boolean emit(TableDef<?, ?> t, Map.Entry<byte[], byte[]> e, BiPredicate<byte[], byte[]> visitor) {
+    return e.getValue() == null || visitor.test(e.getKey(), e.getValue());
   }
 
   @SuppressWarnings("unchecked")

@@ -4,6 +4,8 @@ import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import io.shoalfs.proto.storage.CopyChunkReply;
+import io.shoalfs.proto.storage.CopyChunkRequest;
 import io.shoalfs.proto.storage.DaemonStatusReply;
 import io.shoalfs.proto.storage.DaemonStatusRequest;
 import io.shoalfs.proto.storage.DeleteChunkReply;
@@ -109,6 +111,16 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
     respond(out, () -> DaemonStatusReply.newBuilder()
         .setId(daemonId).setCapacityBytes(store.capacityBytes()).setUsedBytes(store.usedBytes())
         .setDiskBytes(store.diskBytes()).setTombstones(store.tombstones()).build());
+  }
+
+  /** Copy-on-write inside the daemon (snapshots and clones): no bytes cross the network. */
+  @Override
+  public void copyChunk(CopyChunkRequest req, StreamObserver<CopyChunkReply> out) {
+    respond(out, () -> {
+      store.copy(req.getFromChunkId(), req.getToChunkId(), Integer.toUnsignedLong(req.getOffset()),
+          Integer.toUnsignedLong(req.getLength()));
+      return CopyChunkReply.getDefaultInstance();
+    });
   }
 
   private interface Call<T> {

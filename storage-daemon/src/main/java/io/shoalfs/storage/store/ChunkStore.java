@@ -239,6 +239,23 @@ public final class ChunkStore implements AutoCloseable {
   }
 
   /**
+   * Copy-on-write of snapshots and clones: [offset, offset + length) of chunk {@code from} into the same range
+   * of chunk {@code to}, in pieces of {@link #COPY_PIECE} (each checked by its CRCs on read, re-sealed on write).
+   * A new chunk is written only by its one writer after alloc_chunk, so the copy needs no lock across pieces.
+   */
+  public void copy(long from, long to, long offset, long length) throws StorageException {
+    ChunkGeometry.checkRange(offset, length);
+    for (long done = 0; done < length; done += COPY_PIECE) {
+      int n = (int) Math.min(COPY_PIECE, length - done);
+      write(to, offset + done, ByteBuffer.wrap(read(from, offset + done, n)), false);
+    }
+  }
+
+  /** Bytes per piece of {@link #copy}: bounds the heap one copy holds. */
+  static final int COPY_PIECE = 1 << 20;
+
+
+  /**
    * Exactly {@code length} bytes from {@code offset}; bytes never written read as zeros. A deleted chunk is
    * refused ({@link StorageException.Stale}) rather than read as zeros: its reader holds a stale chunk map.
    */
