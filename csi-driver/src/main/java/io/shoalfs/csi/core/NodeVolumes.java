@@ -132,7 +132,9 @@ public final class NodeVolumes {
       if (!rec.get().volumeId().equals(volumeId)) {
         throw new CsiError.AlreadyExists(staging + " already stages volume " + rec.get().volumeId());
       }
-      if (serves(staging)) {
+      // The process is checked first: for up to the attribute timeout after its FUSE server died, a stat of the
+      // mount's root is answered from the kernel's cache and looks healthy.
+      if (MountProcesses.find(rec.get().pid(), rec.get().startMillis()).isPresent() && serves(staging)) {
         LOG.info("stage {} at {}: already mounted", volumeId, staging);
         return;
       }
