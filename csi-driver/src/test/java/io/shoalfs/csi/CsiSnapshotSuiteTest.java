@@ -292,6 +292,8 @@ class CsiSnapshotSuiteTest {
     Volume r = createFrom(restoreName, 32 * MIB, src);
     assertEquals(src, r.getContentSource());
     assertEquals(r, createFrom(restoreName, 32 * MIB, src), "the same restore again: the same volume");
+    assertEquals(Status.Code.ALREADY_EXISTS, code(() -> h.create(restoreName, 32 * MIB)),
+        "the same name without a source");
     Snapshot later = snapshot(v.getVolumeId(), "snapshot-later-" + System.nanoTime());
     assertEquals(Status.Code.ALREADY_EXISTS, code(() -> createFrom(restoreName, 32 * MIB,
         fromSnapshot(later.getSnapshotId()))), "the same name from another source");
@@ -331,6 +333,10 @@ class CsiSnapshotSuiteTest {
     String cloneName = name();
     Volume c = createFrom(cloneName, 32 * MIB, fromVolume(v.getVolumeId()));
     assertEquals(c, createFrom(cloneName, 32 * MIB, fromVolume(v.getVolumeId())), "the same clone again");
+    assertEquals(Status.Code.ALREADY_EXISTS, code(() -> h.create(cloneName, 32 * MIB)),
+        "the same name without a source");
+    assertEquals(Status.Code.ALREADY_EXISTS, code(() -> createFrom(v.getVolumeContextOrThrow("shoal.io/subvolume"),
+        32 * MIB, fromVolume(c.getVolumeId()))), "an empty volume's name with a source");
     write(staging.resolve("f"), "source changed");
     onMount(c, root -> {
       assertEquals("source", Files.readString(root.resolve("f")), "the clone is the source when it was made");

@@ -56,6 +56,11 @@ public final class MetaVolumeBackend implements VolumeBackend {
   }
 
   @Override
+  public Optional<CloneSource> origin(String subvolume) throws CsiError {
+    throw missing("reading the origin of subvolume " + subvolume, "clone origins", "snap");
+  }
+
+  @Override
   public GroupSnapshotInfo groupSnapshot(String group, Map<String, String> members) throws CsiError {
     throw missing("group snapshot " + group, "an atomic multi-subvolume snapshot", "snap");
   }

@@ -64,6 +64,15 @@ public interface VolumeBackend {
   long clone(CloneSource source, String target, long capacityBytes) throws CsiError;
 
   /**
+   * What a subvolume was cloned from, empty for one created empty ({@link Feature#SNAPSHOTS} or
+   * {@link Feature#CLONES}): CreateVolume of an existing name must tell a clone from an empty volume to answer
+   * ALREADY_EXISTS for a request with another (or no) source.
+   *
+   * @throws CsiError.NotFound no such subvolume
+   */
+  Optional<CloneSource> origin(String subvolume) throws CsiError;
+
+  /**
    * Cuts one snapshot of each subvolume in one log entry, so they are one point in time
    * ({@link Feature#GROUP_SNAPSHOTS}). Idempotent: a group of that name with the same members is returned.
    *

@@ -116,7 +116,25 @@ public final class Volumes {
         }
       }
     }
+    if (clonesExist()) {
+      Optional<CloneSource> origin = backend.origin(id.subvolume());
+      if (origin.isPresent()) {
+        throw new CsiError.AlreadyExists("volume " + csiName + " exists as a clone of " + describe(origin.get())
+            + ", not as an empty volume");
+      }
+    }
     return fitting(csiName, new Volume(id, existing.getCapacityBytes()), requiredBytes, limitBytes);
+  }
+
+  /** Only a backend that can clone has clones to tell apart (and the call to ask about them). */
+  private boolean clonesExist() {
+    Set<Feature> f = backend.features();
+    return f.contains(Feature.SNAPSHOTS) || f.contains(Feature.CLONES);
+  }
+
+  private static String describe(CloneSource s) {
+    return s.snapshot().map(n -> SnapshotId.of(s.subvolume(), n).map(SnapshotId::encode)
+        .orElse("snapshot " + n + " of subvolume " + s.subvolume())).orElse("subvolume " + s.subvolume());
   }
 
   private static Volume fitting(String csiName, Volume v, long requiredBytes, long limitBytes) throws CsiError {
