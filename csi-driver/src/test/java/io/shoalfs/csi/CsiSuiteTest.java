@@ -375,6 +375,11 @@ class CsiSuiteTest {
     assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
     assertTrue(e.getStatus().getDescription().contains("'iops'"), e.getStatus().getDescription());
     assertEquals(10 * MIB, subvolumeCapacity(v.getVolumeContextOrThrow("shoal.io/subvolume")));
+    // ValidateVolumeCapabilities does not confirm parameters that cannot be set, and says which.
+    var validated = h.client.controller().validateVolumeCapabilities(ValidateVolumeCapabilitiesRequest.newBuilder()
+        .setVolumeId(v.getVolumeId()).addVolumeCapabilities(Requests.rwx()).putMutableParams("iops", "100").build());
+    assertFalse(validated.hasConfirmed());
+    assertTrue(validated.getMessage().contains("'iops'"), validated.getMessage());
     delete(v.getVolumeId());
   }
 
