@@ -2,15 +2,21 @@ package io.shoalfs.csi;
 
 import io.grpc.BindableService;
 import io.shoalfs.client.MetaClient;
+import io.shoalfs.csi.core.Feature;
 import io.shoalfs.csi.core.MetaProbe;
+import io.shoalfs.csi.core.MetaVolumeBackend;
 import io.shoalfs.csi.core.MountProcesses;
 import io.shoalfs.csi.core.MountRecords;
+import io.shoalfs.csi.core.MountStats;
 import io.shoalfs.csi.core.Mounter;
 import io.shoalfs.csi.core.NodeVolumes;
+import io.shoalfs.csi.core.Snapshots;
+import io.shoalfs.csi.core.VolumeBackend;
 import io.shoalfs.csi.core.VolumeLocks;
 import io.shoalfs.csi.core.Volumes;
 import io.shoalfs.csi.grpc.ControllerService;
 import io.shoalfs.csi.grpc.CsiServer;
+import io.shoalfs.csi.grpc.GroupControllerService;
 import io.shoalfs.csi.grpc.IdentityService;
 import io.shoalfs.csi.grpc.NodeService;
 import java.io.IOException;
@@ -21,6 +27,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.Set;
 
 /**
  * Wires the CSI services for one driver instance and owns what they need (metadata clients, the server). Closing
@@ -57,17 +64,21 @@ public final class CsiDriver implements AutoCloseable {
     MetaClient meta = MetaClient.connect(cfg.metaAddrs());
     MetaProbe probe = new MetaProbe(cfg.metaAddrs());
     VolumeLocks locks = new VolumeLocks();
-    Volumes volumes = new Volumes(meta);
+    VolumeBackend backend = new MetaVolumeBackend(meta);
+    Set<Feature> features = backend.features();
+    Volumes volumes = new Volumes(meta, backend);
     List<BindableService> services = new ArrayList<>();
-    services.add(new IdentityService(version(), cfg.controller(), probe::ready));
+    services.add(new IdentityService(version(), cfg.controller(), probe::ready, features));
     if (cfg.controller()) {
-      services.add(new ControllerService(volumes, locks));
+      Snapshots snapshots = new Snapshots(backend, volumes);
+      services.add(new ControllerService(volumes, snapshots, locks, features));
+      services.add(new GroupControllerService(snapshots, locks, features));
     }
     if (cfg.node()) {
       MountProcesses processes = new MountProcesses(cfg.mountJava(), cfg.metaAddrs());
       NodeVolumes nodeVolumes = new NodeVolumes(volumes, new Mounter(), processes, new MountRecords(cfg.stateDir()),
-          cfg.mountTimeout());
-      services.add(new NodeService(cfg.nodeId(), nodeVolumes, locks));
+          cfg.mountTimeout(), new MountStats(MountStats.DEFAULT_TIMEOUT));
+      services.add(new NodeService(cfg.nodeId(), nodeVolumes, locks, features));
     }
     try {
       return new CsiDriver(meta, probe, CsiServer.start(cfg.socket(), services));

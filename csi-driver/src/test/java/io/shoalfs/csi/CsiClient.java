@@ -8,6 +8,7 @@ import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.shoalfs.proto.csi.ControllerGrpc;
+import io.shoalfs.proto.csi.GroupControllerGrpc;
 import io.shoalfs.proto.csi.IdentityGrpc;
 import io.shoalfs.proto.csi.NodeGrpc;
 import java.nio.file.Path;
@@ -30,6 +31,10 @@ final class CsiClient implements AutoCloseable {
 
   ControllerGrpc.ControllerBlockingStub controller() {
     return ControllerGrpc.newBlockingStub(channel).withDeadlineAfter(90, TimeUnit.SECONDS);
+  }
+
+  GroupControllerGrpc.GroupControllerBlockingStub group() {
+    return GroupControllerGrpc.newBlockingStub(channel).withDeadlineAfter(90, TimeUnit.SECONDS);
   }
 
   NodeGrpc.NodeBlockingStub node() {

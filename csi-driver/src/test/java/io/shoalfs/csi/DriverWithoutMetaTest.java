@@ -10,14 +10,29 @@ import io.grpc.StatusRuntimeException;
 import io.shoalfs.common.net.Ports;
 import io.shoalfs.csi.core.MountProcesses;
 import io.shoalfs.csi.grpc.CsiServer;
+import io.shoalfs.proto.csi.ControllerExpandVolumeRequest;
+import io.shoalfs.proto.csi.ControllerGetCapabilitiesRequest;
+import io.shoalfs.proto.csi.ControllerGetVolumeRequest;
+import io.shoalfs.proto.csi.ControllerModifyVolumeRequest;
+import io.shoalfs.proto.csi.ControllerPublishVolumeRequest;
 import io.shoalfs.proto.csi.ControllerServiceCapability;
+import io.shoalfs.proto.csi.CreateSnapshotRequest;
+import io.shoalfs.proto.csi.CreateVolumeGroupSnapshotRequest;
+import io.shoalfs.proto.csi.DeleteSnapshotRequest;
+import io.shoalfs.proto.csi.DeleteVolumeGroupSnapshotRequest;
 import io.shoalfs.proto.csi.DeleteVolumeRequest;
+import io.shoalfs.proto.csi.GetCapacityRequest;
 import io.shoalfs.proto.csi.GetPluginCapabilitiesRequest;
 import io.shoalfs.proto.csi.GetPluginInfoRequest;
 import io.shoalfs.proto.csi.GetPluginInfoResponse;
+import io.shoalfs.proto.csi.GetSnapshotRequest;
+import io.shoalfs.proto.csi.GetVolumeGroupSnapshotRequest;
+import io.shoalfs.proto.csi.ListSnapshotsRequest;
 import io.shoalfs.proto.csi.ListVolumesRequest;
+import io.shoalfs.proto.csi.NodeExpandVolumeRequest;
 import io.shoalfs.proto.csi.NodeGetCapabilitiesRequest;
 import io.shoalfs.proto.csi.NodeGetInfoRequest;
+import io.shoalfs.proto.csi.NodeGetVolumeStatsRequest;
 import io.shoalfs.proto.csi.NodeServiceCapability;
 import io.shoalfs.proto.csi.NodeUnpublishVolumeRequest;
 import io.shoalfs.proto.csi.NodeUnstageVolumeRequest;
@@ -25,7 +40,7 @@ import io.shoalfs.proto.csi.PluginCapability;
 import io.shoalfs.proto.csi.ProbeRequest;
 import io.shoalfs.proto.csi.ValidateVolumeCapabilitiesRequest;
 import io.shoalfs.proto.csi.VolumeCapability;
-import io.shoalfs.proto.csi.ControllerGetCapabilitiesRequest;
+import io.shoalfs.proto.csi.VolumeContentSource;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -131,8 +146,86 @@ class DriverWithoutMetaTest {
         row("ValidateVolumeCapabilities of a foreign volume id", Status.Code.NOT_FOUND,
             c -> c.controller().validateVolumeCapabilities(ValidateVolumeCapabilitiesRequest.newBuilder()
                 .setVolumeId("some-other-driver/vol").addVolumeCapabilities(Requests.rwx()).build())),
-        row("ListVolumes (not offered)", Status.Code.UNIMPLEMENTED,
-            c -> c.controller().listVolumes(ListVolumesRequest.getDefaultInstance())),
+        row("CreateVolume from a volume (not supported yet)", Status.Code.INVALID_ARGUMENT,
+            c -> c.controller().createVolume(Requests.create("pvc-1", 1 << 20).setVolumeContentSource(
+                VolumeContentSource.newBuilder().setVolume(VolumeContentSource.VolumeSource.newBuilder()
+                    .setVolumeId(id))).build())),
+        row("CreateVolume with an empty content source", Status.Code.INVALID_ARGUMENT,
+            c -> c.controller().createVolume(Requests.create("pvc-1", 1 << 20)
+                .setVolumeContentSource(VolumeContentSource.getDefaultInstance()).build())),
+        row("CreateVolume with a mutable parameter", Status.Code.INVALID_ARGUMENT,
+            c -> c.controller().createVolume(Requests.create("pvc-1", 1 << 20).putMutableParams("iops", "9").build())),
+        row("ListVolumes with a token it did not make", Status.Code.ABORTED,
+            c -> c.controller().listVolumes(ListVolumesRequest.newBuilder().setStartingToken("garbage").build())),
+        row("ListVolumes with a damaged token", Status.Code.ABORTED,
+            c -> c.controller().listVolumes(ListVolumesRequest.newBuilder().setStartingToken("p1.!!").build())),
+        row("ListVolumes with negative max_entries", Status.Code.INVALID_ARGUMENT,
+            c -> c.controller().listVolumes(ListVolumesRequest.newBuilder().setMaxEntries(-1).build())),
+        row("ControllerGetVolume without volume id", Status.Code.INVALID_ARGUMENT,
+            c -> c.controller().controllerGetVolume(ControllerGetVolumeRequest.getDefaultInstance())),
+        row("ControllerGetVolume of a foreign volume id", Status.Code.NOT_FOUND,
+            c -> c.controller().controllerGetVolume(ControllerGetVolumeRequest.newBuilder().setVolumeId("vol-x")
+                .build())),
+        row("ControllerModifyVolume without volume id", Status.Code.INVALID_ARGUMENT,
+            c -> c.controller().controllerModifyVolume(ControllerModifyVolumeRequest.getDefaultInstance())),
+        row("ControllerModifyVolume of a parameter that cannot change live", Status.Code.INVALID_ARGUMENT,
+            c -> c.controller().controllerModifyVolume(ControllerModifyVolumeRequest.newBuilder().setVolumeId(id)
+                .putMutableParameters("iops", "100").build())),
+        row("ControllerModifyVolume of a foreign volume id", Status.Code.NOT_FOUND,
+            c -> c.controller().controllerModifyVolume(ControllerModifyVolumeRequest.newBuilder()
+                .setVolumeId("vol-x").build())),
+        row("ControllerPublishVolume (no attach step)", Status.Code.UNIMPLEMENTED,
+            c -> c.controller().controllerPublishVolume(ControllerPublishVolumeRequest.newBuilder().setVolumeId(id)
+                .setNodeId("node-a").setVolumeCapability(Requests.rwx()).build())),
+        row("ControllerExpandVolume (needs resize)", Status.Code.UNIMPLEMENTED,
+            c -> c.controller().controllerExpandVolume(ControllerExpandVolumeRequest.newBuilder().setVolumeId(id)
+                .setCapacityRange(io.shoalfs.proto.csi.CapacityRange.newBuilder().setRequiredBytes(1 << 30))
+                .build())),
+        row("CreateSnapshot (needs snapshots)", Status.Code.UNIMPLEMENTED,
+            c -> c.controller().createSnapshot(CreateSnapshotRequest.newBuilder().setSourceVolumeId(id)
+                .setName("snap-1").build())),
+        row("DeleteSnapshot (needs snapshots)", Status.Code.UNIMPLEMENTED,
+            c -> c.controller().deleteSnapshot(DeleteSnapshotRequest.newBuilder().setSnapshotId("shoal:s1:a@b")
+                .build())),
+        row("ListSnapshots (needs snapshots)", Status.Code.UNIMPLEMENTED,
+            c -> c.controller().listSnapshots(ListSnapshotsRequest.getDefaultInstance())),
+        row("GetSnapshot (needs snapshots)", Status.Code.UNIMPLEMENTED,
+            c -> c.controller().getSnapshot(GetSnapshotRequest.newBuilder().setSnapshotId("shoal:s1:a@b").build())),
+        row("CreateVolumeGroupSnapshot (needs group snapshots)", Status.Code.UNIMPLEMENTED,
+            c -> c.group().createVolumeGroupSnapshot(CreateVolumeGroupSnapshotRequest.newBuilder().setName("g")
+                .addSourceVolumeIds(id).build())),
+        row("GetVolumeGroupSnapshot (needs group snapshots)", Status.Code.UNIMPLEMENTED,
+            c -> c.group().getVolumeGroupSnapshot(GetVolumeGroupSnapshotRequest.newBuilder()
+                .setGroupSnapshotId("shoal:g1:g").addSnapshotIds("shoal:s1:a@g").build())),
+        row("DeleteVolumeGroupSnapshot (needs group snapshots)", Status.Code.UNIMPLEMENTED,
+            c -> c.group().deleteVolumeGroupSnapshot(DeleteVolumeGroupSnapshotRequest.newBuilder()
+                .setGroupSnapshotId("shoal:g1:g").addSnapshotIds("shoal:s1:a@g").build())),
+        row("NodeGetVolumeStats without volume id", Status.Code.INVALID_ARGUMENT,
+            c -> c.node().nodeGetVolumeStats(NodeGetVolumeStatsRequest.newBuilder().setVolumePath(abs.toString())
+                .build())),
+        row("NodeGetVolumeStats without volume path", Status.Code.INVALID_ARGUMENT,
+            c -> c.node().nodeGetVolumeStats(NodeGetVolumeStatsRequest.newBuilder().setVolumeId(id).build())),
+        row("NodeGetVolumeStats with a relative volume path", Status.Code.INVALID_ARGUMENT,
+            c -> c.node().nodeGetVolumeStats(NodeGetVolumeStatsRequest.newBuilder().setVolumeId(id)
+                .setVolumePath("pods/x").build())),
+        row("NodeGetVolumeStats of a foreign volume id", Status.Code.NOT_FOUND,
+            c -> c.node().nodeGetVolumeStats(NodeGetVolumeStatsRequest.newBuilder().setVolumeId("vol-x")
+                .setVolumePath(abs.toString()).build())),
+        row("NodeGetVolumeStats where nothing is mounted", Status.Code.NOT_FOUND,
+            c -> c.node().nodeGetVolumeStats(NodeGetVolumeStatsRequest.newBuilder().setVolumeId(id)
+                .setVolumePath("/tmp/shoal-never-mounted").build())),
+        row("NodeExpandVolume without volume path", Status.Code.INVALID_ARGUMENT,
+            c -> c.node().nodeExpandVolume(NodeExpandVolumeRequest.newBuilder().setVolumeId(id).build())),
+        row("NodeExpandVolume with limit below required", Status.Code.OUT_OF_RANGE,
+            c -> c.node().nodeExpandVolume(NodeExpandVolumeRequest.newBuilder().setVolumeId(id)
+                .setVolumePath(abs.toString()).setCapacityRange(io.shoalfs.proto.csi.CapacityRange.newBuilder()
+                    .setRequiredBytes(2 << 20).setLimitBytes(1 << 20)).build())),
+        row("NodeExpandVolume with block access", Status.Code.INVALID_ARGUMENT,
+            c -> c.node().nodeExpandVolume(NodeExpandVolumeRequest.newBuilder().setVolumeId(id)
+                .setVolumePath(abs.toString()).setVolumeCapability(Requests.block()).build())),
+        row("NodeExpandVolume where nothing is mounted", Status.Code.NOT_FOUND,
+            c -> c.node().nodeExpandVolume(NodeExpandVolumeRequest.newBuilder().setVolumeId(id)
+                .setVolumePath("/tmp/shoal-never-mounted").build())),
         row("NodeStageVolume without volume id", Status.Code.INVALID_ARGUMENT,
             c -> c.node().nodeStageVolume(Requests.stage("", abs).build())),
         row("NodeStageVolume without staging path", Status.Code.INVALID_ARGUMENT,
@@ -215,6 +308,13 @@ class DriverWithoutMetaTest {
           () -> c.controller().createVolume(Requests.create("pvc-1", 1 << 20).build()));
       assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
     }
+  }
+
+  /** Capacity for block volumes is none, answered without asking the metadata service. */
+  @Test
+  void capacityForBlockIsZero() {
+    assertEquals(0, client.controller().getCapacity(GetCapacityRequest.newBuilder()
+        .addVolumeCapabilities(Requests.block()).build()).getAvailableCapacity());
   }
 
   @Test

@@ -65,6 +65,26 @@ public sealed abstract class CsiError extends Exception {
     }
   }
 
+  /**
+   * A starting_token this driver did not hand out (or cannot read any more): the CO starts its listing again
+   * with an empty token, as the spec's ListVolumes and ListSnapshots tables say.
+   */
+  public static final class InvalidToken extends CsiError {
+    public InvalidToken(String message) {
+      super(message, null);
+    }
+  }
+
+  /**
+   * The RPC needs a metadata-service operation this build does not have (see {@link Feature}); its capability is
+   * not advertised, so a CO that follows the capabilities never calls it.
+   */
+  public static final class Unimplemented extends CsiError {
+    public Unimplemented(String message) {
+      super(message, null);
+    }
+  }
+
   /** Something on this node failed (a mount, a process, a file); the message says what. */
   public static final class Internal extends CsiError {
     public Internal(String message, Throwable cause) {

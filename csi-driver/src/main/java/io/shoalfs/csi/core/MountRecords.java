@@ -4,12 +4,15 @@ import java.io.IOException;
 import java.io.Reader;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
 
@@ -49,6 +52,34 @@ public final class MountRecords {
           Long.parseLong(p.getProperty("pid")), Long.parseLong(p.getProperty("start_millis"))));
     } catch (IOException | RuntimeException e) {
       throw new CsiError.Internal("unreadable mount record " + f + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Every record, in no particular order; unreadable ones are skipped (they name no usable mount). */
+  public List<Record> list() throws CsiError.Internal {
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    List<Record> out = new ArrayList<>();
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.properties")) {
+      for (Path f : files) {
+        Optional<Record> r = read(f);
+        r.ifPresent(out::add);
+      }
+    } catch (IOException e) {
+      throw new CsiError.Internal("cannot list mount records in " + dir + ": " + e.getMessage(), e);
+    }
+    return out;
+  }
+
+  private static Optional<Record> read(Path f) {
+    Properties p = new Properties();
+    try (Reader r = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
+      p.load(r);
+      return Optional.of(new Record(p.getProperty("volume_id"), Path.of(p.getProperty("staging_path")),
+          Long.parseLong(p.getProperty("pid")), Long.parseLong(p.getProperty("start_millis"))));
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
     }
   }
 

@@ -40,6 +40,32 @@ public final class Mounter {
     }
   }
 
+  /**
+   * As {@link #at}, but without touching the path itself: only its parent is resolved, so a hung FUSE mount at
+   * the path cannot hang the caller (resolving the path would ask the mount for its root's attributes).
+   */
+  public Optional<MountInfo> atWithoutTouching(Path path) throws CsiError.Internal {
+    try {
+      return MountInfo.at(normalizeParent(path));
+    } catch (IOException e) {
+      throw new CsiError.Internal("cannot read the mount table: " + e.getMessage(), e);
+    }
+  }
+
+  /** Absolute and normalised, with symlinks resolved in the parent only (see {@link #atWithoutTouching}). */
+  public static Path normalizeParent(Path path) {
+    Path abs = path.toAbsolutePath().normalize();
+    Path parent = abs.getParent();
+    if (parent == null) {
+      return abs;
+    }
+    try {
+      return parent.toRealPath().resolve(abs.getFileName());
+    } catch (IOException e) {
+      return abs;
+    }
+  }
+
   public void bind(Path source, Path target) throws CsiError.Internal {
     run("mount", "--bind", normalize(source).toString(), normalize(target).toString());
   }

@@ -29,18 +29,92 @@ public final class NodeVolumes {
   private final MountProcesses processes;
   private final MountRecords records;
   private final Duration readyTimeout;
+  private final MountStats stats;
+
+  /**
+   * What NodeGetVolumeStats reports.
+   *
+   * @param usage the mount's statfs figures, if it answered
+   * @param abnormal true when the mount is broken: its process died, or statfs failed or hung
+   * @param message the volume condition's message
+   */
+  public record Stats(Optional<MountStats.StatFs> usage, boolean abnormal, String message) {}
+
+  private record Located(Path path, MountRecords.Record record) {}
 
   /**
    * @param volumes to check that a volume exists before a mount process is started for it
    * @param readyTimeout how long a new mount may take to serve requests before staging fails
    */
   public NodeVolumes(Volumes volumes, Mounter mounter, MountProcesses processes, MountRecords records,
-      Duration readyTimeout) {
+      Duration readyTimeout, MountStats stats) {
     this.volumes = volumes;
     this.mounter = mounter;
     this.processes = processes;
     this.records = records;
     this.readyTimeout = readyTimeout;
+    this.stats = stats;
+  }
+
+  /**
+   * Usage and condition of a staged or published volume (NodeGetVolumeStats). Never asks the metadata service
+   * and never touches the mount except through {@link MountStats}, so it answers within the stats timeout even
+   * when the mount or the metadata service hangs: a broken mount is an abnormal condition, not an error.
+   *
+   */
+  public Stats stats(String volumeId, Path volumePath) throws CsiError {
+    Located l = locate(volumeId, volumePath);
+    MountRecords.Record rec = l.record();
+    if (MountProcesses.find(rec.pid(), rec.startMillis()).isEmpty()) {
+      return new Stats(Optional.empty(), true, "the mount process (pid " + rec.pid() + ") serving " + volumeId
+          + " at " + rec.stagingPath() + " is not running: the mount is dead; staging the volume again remounts it");
+    }
+    return switch (stats.statfs(l.path())) {
+      case MountStats.Result.Ok ok -> new Stats(Optional.of(ok.stats()), false, "mounted at " + rec.stagingPath()
+          + " by mount process " + rec.pid() + "; statfs answers");
+      case MountStats.Result.Failed f -> new Stats(Optional.empty(), true, f.reason());
+    };
+  }
+
+  /**
+   * NodeExpandVolume: nothing to do on the node (the quota is the metadata service's, and every mount sees a
+   * new one at once), so this checks that the volume is mounted at the path and reports its capacity. A
+   * required size above the capacity is OUT_OF_RANGE: only ControllerExpandVolume can raise it.
+   */
+  public long expand(String volumeId, Path volumePath, long requiredBytes, long limitBytes) throws CsiError {
+    Volumes.checkRange(requiredBytes, limitBytes);
+    locate(volumeId, volumePath);
+    long capacity = volumes.get(volumeId).capacityBytes();
+    if (requiredBytes > capacity) {
+      throw new CsiError.OutOfRange("volume " + volumeId + " has " + capacity + " bytes, less than the required "
+          + requiredBytes + ": ControllerExpandVolume raises the quota, the node has nothing to expand");
+    }
+    return capacity;
+  }
+
+  /**
+   * The mount record of the volume mounted at a path, which is its staging path or a publish target (a bind
+   * mount of it: same device). NOT_FOUND when nothing of ours holds that volume there.
+   */
+  private Located locate(String volumeId, Path volumePath) throws CsiError {
+    VolumeId.parse(volumeId)
+        .orElseThrow(() -> new CsiError.NotFound("no volume " + volumeId + " (not a Shoal volume id)"));
+    Path path = Mounter.normalizeParent(volumePath);
+    MountInfo m = mounter.atWithoutTouching(path)
+        .orElseThrow(() -> new CsiError.NotFound("volume " + volumeId + " is not mounted at " + path));
+    if (!m.isFuse()) {
+      throw new CsiError.NotFound(path + " has a " + m.fsType() + " mount, not a Shoal volume");
+    }
+    for (MountRecords.Record rec : records.list()) {
+      Optional<MountInfo> staged = mounter.atWithoutTouching(rec.stagingPath());
+      if (staged.isPresent() && staged.get().device().equals(m.device())) {
+        if (!rec.volumeId().equals(volumeId)) {
+          throw new CsiError.NotFound(path + " holds volume " + rec.volumeId() + ", not " + volumeId);
+        }
+        return new Located(path, rec);
+      }
+    }
+    throw new CsiError.NotFound(path + " has a FUSE mount that this node plugin did not stage");
   }
 
   /** Mounts the volume at the staging path, unless our healthy mount of it is already there. */
@@ -58,7 +132,9 @@ public final class NodeVolumes {
       if (!rec.get().volumeId().equals(volumeId)) {
         throw new CsiError.AlreadyExists(staging + " already stages volume " + rec.get().volumeId());
       }
-      if (serves(staging)) {
+      // The process is checked first: for up to the attribute timeout after its FUSE server died, a stat of the
+      // mount's root is answered from the kernel's cache and looks healthy.
+      if (MountProcesses.find(rec.get().pid(), rec.get().startMillis()).isPresent() && serves(staging)) {
         LOG.info("stage {} at {}: already mounted", volumeId, staging);
         return;
       }

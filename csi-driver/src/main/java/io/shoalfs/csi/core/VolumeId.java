@@ -26,6 +26,11 @@ public record VolumeId(String subvolume) {
     }
   }
 
+  /** True if a subvolume of this name can be a CSI volume (other names exist, e.g. made by the CLI). */
+  public static boolean isVolumeName(String subvolume) {
+    return SUBVOLUME.matcher(subvolume).matches();
+  }
+
   /** The id the CO stores and passes back. */
   public String encode() {
     return PREFIX + subvolume;

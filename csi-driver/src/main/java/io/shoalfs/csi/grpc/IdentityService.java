@@ -2,14 +2,15 @@ package io.shoalfs.csi.grpc;
 
 import com.google.protobuf.BoolValue;
 import io.grpc.stub.StreamObserver;
+import io.shoalfs.csi.core.Feature;
 import io.shoalfs.proto.csi.GetPluginCapabilitiesRequest;
 import io.shoalfs.proto.csi.GetPluginCapabilitiesResponse;
 import io.shoalfs.proto.csi.GetPluginInfoRequest;
 import io.shoalfs.proto.csi.GetPluginInfoResponse;
 import io.shoalfs.proto.csi.IdentityGrpc;
-import io.shoalfs.proto.csi.PluginCapability;
 import io.shoalfs.proto.csi.ProbeRequest;
 import io.shoalfs.proto.csi.ProbeResponse;
+import java.util.Set;
 import java.util.function.BooleanSupplier;
 
 /** CSI Identity: who we are, what we serve, whether we are ready. */
@@ -19,19 +20,22 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
   private final String version;
   private final boolean controller;
   private final BooleanSupplier ready;
+  private final Set<Feature> features;
 
   /**
    * @param version the build's version (never empty)
    * @param controller whether this instance serves the Controller service
    * @param ready whether the metadata service answers
+   * @param features what the backend supports (see {@link Capabilities})
    */
-  public IdentityService(String version, boolean controller, BooleanSupplier ready) {
+  public IdentityService(String version, boolean controller, BooleanSupplier ready, Set<Feature> features) {
     if (version == null || version.isEmpty()) {
       throw new IllegalArgumentException("vendor version must not be empty");
     }
     this.version = version;
     this.controller = controller;
     this.ready = ready;
+    this.features = Set.copyOf(features);
   }
 
   @Override
@@ -42,14 +46,8 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
   @Override
   public void getPluginCapabilities(GetPluginCapabilitiesRequest req,
       StreamObserver<GetPluginCapabilitiesResponse> out) {
-    Rpc.unary(out, () -> {
-      GetPluginCapabilitiesResponse.Builder b = GetPluginCapabilitiesResponse.newBuilder();
-      if (controller) {
-        b.addCapabilities(PluginCapability.newBuilder().setService(PluginCapability.Service.newBuilder()
-            .setType(PluginCapability.Service.Type.CONTROLLER_SERVICE)));
-      }
-      return b.build();
-    });
+    Rpc.unary(out, () -> GetPluginCapabilitiesResponse.newBuilder()
+        .addAllCapabilities(Capabilities.plugin(controller, features)).build());
   }
 
   @Override

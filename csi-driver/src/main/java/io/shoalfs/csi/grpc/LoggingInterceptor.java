@@ -20,9 +20,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class LoggingInterceptor implements ServerInterceptor {
   private static final Logger LOG = LoggerFactory.getLogger(LoggingInterceptor.class);
-  /** Called every few seconds by the CO's sidecars; logged only at debug so they do not drown the rest. */
+  /**
+   * Called every few seconds by the CO's sidecars (stats every minute per volume, capacity by the provisioner's
+   * capacity tracking); logged only at debug when they succeed, so they do not drown the rest.
+   */
   private static final Set<String> ROUTINE = Set.of("Probe", "GetPluginInfo", "GetPluginCapabilities",
-      "ControllerGetCapabilities", "NodeGetCapabilities", "NodeGetInfo");
+      "ControllerGetCapabilities", "NodeGetCapabilities", "NodeGetInfo", "GroupControllerGetCapabilities",
+      "NodeGetVolumeStats", "GetCapacity");
   private static final TextFormat.Printer PRINTER = TextFormat.printer().emittingSingleLine(true);
 
   @Override

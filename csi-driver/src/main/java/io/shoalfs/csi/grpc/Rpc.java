@@ -47,6 +47,8 @@ final class Rpc {
       case CsiError.FailedPrecondition x -> Status.FAILED_PRECONDITION;
       case CsiError.Unavailable x -> Status.UNAVAILABLE;
       case CsiError.ResourceExhausted x -> Status.RESOURCE_EXHAUSTED;
+      case CsiError.InvalidToken x -> Status.ABORTED;
+      case CsiError.Unimplemented x -> Status.UNIMPLEMENTED;
       case CsiError.Internal x -> Status.INTERNAL;
     };
     return s.withDescription(e.getMessage()).asRuntimeException();
