@@ -558,8 +558,19 @@ public final class MetaClient implements AutoCloseable {
    * across them; CSI group snapshots). Idempotent per subvolume.
    */
   public List<Snapshot> createGroupSnapshot(List<String> subvolumes, String name) throws MetaException {
+    return createGroupSnapshot(subvolumes, name, name);
+  }
+
+  /** As above, the member snapshots named {@code name} and recording group {@code group}. */
+  public List<Snapshot> createGroupSnapshot(List<String> subvolumes, String name, String group) throws MetaException {
     return call(req(b -> b.setCreateGroupSnapshot(CreateGroupSnapshotRequest.newBuilder().addAllSubvolumes(subvolumes)
-        .setName(name)))).getSnapshots().getSnapshotsList();
+        .setName(name).setGroup(group)))).getSnapshots().getSnapshotsList();
+  }
+
+  /** Every snapshot of every volume, those of deleted subvolumes included. */
+  public List<Snapshot> listAllSnapshots() throws MetaException {
+    return call(req(b -> b.setListSnapshots(ListSnapshotsRequest.getDefaultInstance())))
+        .getSnapshots().getSnapshotsList();
   }
 
   /** Deletes a snapshot (ENOENT if absent); its data stays while clones of it exist. */

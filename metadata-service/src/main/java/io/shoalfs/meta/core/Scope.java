@@ -67,6 +67,12 @@ public final class Scope {
     if (scope == 0) {
       return;
     }
+    if (r.getAsOfSeq() != 0 && r.getAsOfVolume() != scope) {
+      // A snapshot is part of its volume: a scoped session reads only its own volume's snapshots (the inode
+      // checks below run on the live state, where a file deleted since the snapshot names nothing).
+      throw FsError.of(Code.ENOENT, "no snapshot %d of volume %d in this session's volume", r.getAsOfSeq(),
+          r.getAsOfVolume());
+    }
     if (admin) {
       throw FsError.of(Code.EACCES, "%s is not allowed in a session scoped to volume %d", op, scope);
     }
@@ -132,7 +138,8 @@ public final class Scope {
   private static boolean isAdminOp(MetaRequest.OpCase op) {
     return switch (op) {
       case REGISTER_DAEMON, CREATE_SUBVOLUME, DELETE_SUBVOLUME, GET_SUBVOLUME, LIST_SUBVOLUMES,
-           RESIZE_SUBVOLUME -> true;
+           RESIZE_SUBVOLUME, CREATE_SNAPSHOT, DELETE_SNAPSHOT, LIST_SNAPSHOTS, GET_SNAPSHOT, CLONE_SUBVOLUME,
+           CREATE_GROUP_SNAPSHOT -> true;
       default -> false;
     };
   }

@@ -43,6 +43,10 @@ public final class Snapshots {
       if (sv != null) {
         return sv.getRootIno();
       }
+      long deleted = deletedVolumeRoot(tx, subvolume);
+      if (root == 0 && deleted != 0) {
+        return deleted;
+      }
       if (root == 0) {
         throw FsError.of(Code.ENOENT, "no subvolume '%s'", subvolume);
       }
@@ -51,6 +55,22 @@ public final class Snapshots {
       throw FsError.of(Code.EINVAL, "name a subvolume or its root inode");
     }
     return root;
+  }
+
+  /**
+   * The root of a deleted subvolume {@code name} whose snapshots remain (its versions record keeps the name), 0
+   * if there is none; the newest such volume if the name was deleted more than once. A scan of the volumes that
+   * have snapshots (few: one record each).
+   */
+  private static long deletedVolumeRoot(Tx tx, String name) {
+    long[] found = {0};
+    tx.scan(MetaTables.SNAP_VOLUMES, new byte[0], null, (root, vv) -> {
+      if (vv.getVolumeDeleted() && vv.getName().equals(name)) {
+        found[0] = root;
+      }
+      return true;
+    });
+    return found[0];
   }
 
   static VolumeVersionsRecord versions(Tx tx, long root) {
@@ -71,7 +91,7 @@ public final class Snapshots {
 
   static Snapshot toWire(VolumeVersionsRecord vv, long root, SnapshotRecord s) {
     return Snapshot.newBuilder().setSubvolume(vv.getName()).setName(s.getName()).setSeq(s.getSeq())
-        .setCreatedNs(s.getCreatedNs()).setVolumeRoot(root).setClones(s.getClones()).build();
+        .setCreatedNs(s.getCreatedNs()).setVolumeRoot(root).setClones(s.getClones()).setGroup(s.getGroup()).build();
   }
 
   /**
@@ -114,10 +134,25 @@ public final class Snapshots {
       throw FsError.of(Code.EINVAL, "a group snapshot names 1 to %d subvolumes, not %d", MAX_GROUP,
           r.getSubvolumesCount());
     }
+    String group = r.getGroup().isEmpty() ? r.getName() : r.getGroup();
     SnapshotList.Builder out = SnapshotList.newBuilder();
     for (String sv : r.getSubvolumesList()) {
-      out.addSnapshots(create(tx, ctx, CreateSnapshotRequest.newBuilder().setSubvolume(sv).setName(r.getName())
-          .build()).getSnapshot());
+      Snapshot made = create(tx, ctx, CreateSnapshotRequest.newBuilder().setSubvolume(sv).setName(r.getName())
+          .build()).getSnapshot();
+      VolumeVersionsRecord vv = versions(tx, made.getVolumeRoot());
+      SnapshotRecord s = find(vv, r.getName());
+      if (!s.getGroup().equals(group)) {
+        if (!s.getGroup().isEmpty() || s.getSeq() != vv.getLatestSeq()) {
+          // An older snapshot of that name (not cut by this group): the group cannot claim it.
+          throw FsError.of(Code.EEXIST, "subvolume '%s' already has a snapshot '%s' outside group '%s'", sv,
+              r.getName(), group);
+        }
+        int i = vv.getSnapshotsList().indexOf(s);
+        s = s.toBuilder().setGroup(group).build();
+        vv = vv.toBuilder().setSnapshots(i, s).build();
+        store(tx, made.getVolumeRoot(), vv);
+      }
+      out.addSnapshots(toWire(vv, made.getVolumeRoot(), s));
     }
     return MetaReply.newBuilder().setSnapshots(out).build();
   }
@@ -185,6 +220,19 @@ public final class Snapshots {
   }
 
   static MetaReply list(Tx tx, ListSnapshotsRequest r) throws FsError {
+    if (r.getSubvolume().isEmpty() && r.getVolumeRoot() == 0) {
+      // Every snapshot of every volume, deleted volumes' included (CSI ListSnapshots without a source).
+      SnapshotList.Builder all = SnapshotList.newBuilder();
+      tx.scan(MetaTables.SNAP_VOLUMES, new byte[0], null, (root, vv) -> {
+        for (SnapshotRecord s : vv.getSnapshotsList()) {
+          if (!s.getDeleted() && !s.getName().isEmpty()) {
+            all.addSnapshots(toWire(vv, root, s));
+          }
+        }
+        return true;
+      });
+      return MetaReply.newBuilder().setSnapshots(all).build();
+    }
     long root = volumeRoot(tx, r.getSubvolume(), r.getVolumeRoot());
     VolumeVersionsRecord vv = versions(tx, root);
     SnapshotList.Builder out = SnapshotList.newBuilder();

@@ -24,6 +24,17 @@ final class Subvolumes {
     Subvolume.Builder b = Subvolume.newBuilder().setName(r.getName()).setRootIno(r.getRootIno())
         .setCapacityBytes(r.getCapacityBytes()).setCreatedNs(r.getCreatedNs()).setInodesLimit(r.getInodesLimit())
         .setMountSessions(sessions).setCloneOf(r.getCloneOf());
+    if (!r.getCloneOf().isEmpty()) {
+      // The snapshot the clone was made from ("" = the live source, through an implicit snapshot).
+      io.shoalfs.proto.records.VolumeVersionsRecord vv = tx.get(MetaTables.SNAP_VOLUMES, r.getCloneSourceRoot());
+      if (vv != null) {
+        for (io.shoalfs.proto.records.SnapshotRecord s : vv.getSnapshotsList()) {
+          if (s.getSeq() == r.getCloneSeq()) {
+            b.setCloneSnapshot(s.getName());
+          }
+        }
+      }
+    }
     UsageRecord u = tx.get(MetaTables.USAGE, r.getRootIno());
     if (u != null) {
       b.setUsedBytes(u.getUsedBytes()).setUsedInodes(u.getInodes()).setReservedBytes(u.getReservedBytes());
