@@ -73,6 +73,12 @@ public final class ChunkStore implements AutoCloseable {
   static final double BLOB_GC_AGE_CUTOFF = 0.5;
   /** When the oldest eligible blob files are this much garbage, RocksDB schedules compactions to collect them. */
   static final double BLOB_GC_FORCE_THRESHOLD = 0.5;
+  /**
+   * Bound on the WAL files kept: past it RocksDB flushes the tables whose memtables hold the oldest WAL file.
+   * Without it the small chunks and fences tables, whose memtables rarely fill, pinned every WAL file (a copy
+   * of every block written) until a restart: a daemon took twice its data on disk.
+   */
+  static final long MAX_TOTAL_WAL_SIZE = 256L << 20;
   /** Cap on the files summed by {@link #diskBytes()} (a RocksDB directory holds a few hundred at most). */
   static final int MAX_FILES_COUNTED = 100_000;
 
@@ -143,6 +149,7 @@ public final class ChunkStore implements AutoCloseable {
       throw new IOException("cannot open chunk store at " + dir + ": " + e.getMessage(), e);
     }
     try {
+      rocks.db().setDBOptions(org.rocksdb.MutableDBOptions.builder().setMaxTotalWalSize(MAX_TOTAL_WAL_SIZE).build());
       ChunkStore store = new ChunkStore(rocks, capacityBytes, sumOfLengths(rocks), countTombstones(rocks), tuning);
       store.reclaimer.start();
       return store;

@@ -65,7 +65,7 @@ class GcRandomizedTest {
         int kind = rnd.nextInt(100);
         String where = "batch " + batch + " op " + op;
         try {
-          if (names.isEmpty() || kind < 30) {
+          if (names.size() < 3 || kind < 35) {
             if (svRoot == 0 && rnd.nextInt(6) == 0) {
               svRoot = c.client.createSubvolume("sv" + serial, 1L << 40).getRootIno();
             }
