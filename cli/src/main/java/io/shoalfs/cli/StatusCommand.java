@@ -12,16 +12,51 @@ import io.shoalfs.proto.meta.StatFsReply;
 import io.shoalfs.proto.meta.StorageDaemon;
 import io.shoalfs.proto.meta.StorageGroup;
 import io.shoalfs.proto.meta.Subvolume;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import io.shoalfs.proto.storage.DaemonStatusReply;
+import io.shoalfs.proto.storage.DaemonStatusRequest;
+import io.shoalfs.proto.storage.StorageServiceGrpc;
+import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code shoal status}: what the metadata service knows of the cluster. */
+/**
+ * {@code shoal status}: what the metadata service knows of the cluster, and what each storage daemon says of
+ * itself (asked directly, {@link #DAEMON_TIMEOUT} each: a daemon that does not answer is shown DOWN).
+ */
 @Command(name = "status", mixinStandardHelpOptions = true,
-    description = "Cluster health: metadata replicas and leader, storage daemons, capacity and subvolumes.")
+    description = "Cluster health: metadata replicas and leader, storage daemons (liveness, used bytes), capacity"
+        + " and subvolumes with their usage.")
 public final class StatusCommand implements Callable<Integer> {
-  @Option(names = "--meta", required = true, description = "Metadata replicas: HOST:PORT,...")
+  static final Duration DAEMON_TIMEOUT = Duration.ofSeconds(2);
+
+  @Option(names = "--meta", description = SubvolumeCommand.META_HELP)
   String meta;
+
+  /** "up, used X of Y" from the daemon itself, or "DOWN (why)". */
+  private static String daemonLine(StorageDaemon d) {
+    ManagedChannel ch = null;
+    try {
+      HostPort hp = HostPort.parse(d.getAddress());
+      ch = NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext().build();
+      DaemonStatusReply r = StorageServiceGrpc.newBlockingStub(ch)
+          .withDeadlineAfter(DAEMON_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+          .status(DaemonStatusRequest.getDefaultInstance());
+      return "up, used " + Sizes.format(r.getUsedBytes()) + " of " + Sizes.format(r.getCapacityBytes());
+    } catch (StatusRuntimeException e) {
+      return "DOWN (" + e.getStatus().getCode() + ")";
+    } catch (IllegalArgumentException e) {
+      return "DOWN (bad address)";
+    } finally {
+      if (ch != null) {
+        ch.shutdownNow();
+      }
+    }
+  }
 
   /** One line per replica, as each reports itself; then the leader they agree on, if any. */
   private static void printReplicas(MetaClient client) {
@@ -44,26 +79,29 @@ public final class StatusCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    try (MetaClient client = MetaClient.connect(meta)) {
+    String addrs = MetaOption.resolve(meta);
+    try (MetaClient client = MetaClient.connect(addrs)) {
       printReplicas(client);
       LayoutReply layout = client.getLayout();
       System.out.println("storage groups: " + layout.getGroupsCount());
       for (StorageGroup g : layout.getGroupsList()) {
         for (StorageDaemon d : g.getMembersList()) {
           System.out.println("  " + g.getGroupId() + "  " + d.getId() + "  " + d.getAddress() + "  "
-              + Sizes.format(d.getCapacityBytes()));
+              + Sizes.format(d.getCapacityBytes()) + "  " + daemonLine(d));
         }
       }
       StatFsReply fs = client.statFs(Layout.ROOT_INO);
-      System.out.println("capacity: " + Sizes.format(fs.getCapacityBytes()) + ", used: "
-          + Sizes.format(fs.getUsedBytes()) + ", inodes: " + fs.getInodesUsed());
+      System.out.println("capacity: " + Sizes.format(fs.getCapacityBytes()) + " (each disk once), used: "
+          + Sizes.format(fs.getUsedBytes()) + " (all volumes), available: " + Sizes.format(fs.getAvailableBytes())
+          + ", root volume inodes: " + fs.getInodesUsed());
       System.out.println("subvolumes:");
+      System.out.println("  " + SubvolumeCommand.header());
       for (Subvolume s : client.listSubvolumes()) {
-        System.out.println("  " + s.getName() + "  " + Sizes.format(s.getCapacityBytes()));
+        System.out.println("  " + SubvolumeCommand.row(s));
       }
       return 0;
     } catch (MetaException e) {
-      throw new UserError("metadata service at " + meta + ": " + e.getMessage(), 1);
+      throw new UserError("metadata service at " + addrs + ": " + e.getMessage(), 1);
     }
   }
 }

@@ -26,7 +26,7 @@ class CliCommandsIT {
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
   void everyCommandHasHelp() throws Exception {
     List<List<String>> commands = List.of(List.of(), List.of("local"), List.of("meta"), List.of("storage"),
-        List.of("mount"), List.of("csi"), List.of("subvolume"), List.of("subvolume", "create"), List.of("status"),
+        List.of("mount"), List.of("csi"), List.of("subvolume"), List.of("subvolume", "create"), List.of("subvolume", "resize"), List.of("status"),
         List.of("bench"));
     for (List<String> c : commands) {
       List<String> args = new ArrayList<>(c);
@@ -51,12 +51,12 @@ class CliCommandsIT {
 
       try (ShoalProcess p = run("subvolume", "create", "vol-1", "--size", "10Gi", "--meta", meta)) {
         assertEquals(0, p.process.exitValue(), p.lastErr(10));
-        assertEquals(List.of("created vol-1 10.0Gi"), p.out);
+        assertEquals(List.of("created vol-1: 10.0Gi (10737418240 bytes), no inode limit"), p.out);
       }
       try (ShoalProcess p = run("subvolume", "create", "vol-1", "--size", "5Gi", "--meta", meta)) {
         assertEquals(1, p.process.exitValue());
         assertEquals(1, p.err.size(), "one line: " + p.err);
-        assertTrue(p.err.get(0).startsWith("shoal: cannot create subvolume vol-1: EEXIST"), p.err.get(0));
+        assertTrue(p.err.get(0).startsWith("shoal: subvolume vol-1 exists with 10.0Gi"), p.err.get(0));
       }
       try (ShoalProcess p = run("subvolume", "create", "vol-2", "--size", "ten", "--meta", meta)) {
         assertEquals(2, p.process.exitValue());
@@ -64,7 +64,8 @@ class CliCommandsIT {
         assertTrue(p.err.get(0).contains("bad size 'ten'"), p.err.get(0));
       }
       try (ShoalProcess p = run("subvolume", "list", "--meta", meta)) {
-        assertEquals(List.of("vol-1\t10.0Gi"), p.out);
+        assertEquals(2, p.out.size(), String.join("\n", p.out));
+        assertEquals(List.of("vol-1", "10.0Gi", "0B", "0%", "1", "-", "0"), List.of(p.out.get(1).trim().split("\\s+")));
       }
       try (ShoalProcess p = run("status", "--meta", meta)) {
         assertEquals(0, p.process.exitValue(), p.lastErr(10));
@@ -80,7 +81,7 @@ class CliCommandsIT {
         assertEquals(List.of("deleted vol-1"), p.out);
       }
       try (ShoalProcess p = run("subvolume", "list", "--meta", meta)) {
-        assertEquals(List.of(), p.out);
+        assertEquals(1, p.out.size(), "only the header: " + p.out);
       }
       LocalClusterIT.stopAndCheckClean(cluster, mnt);
     } finally {

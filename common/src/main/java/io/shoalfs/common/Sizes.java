@@ -4,13 +4,17 @@ import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Byte sizes as users type them: plain bytes or a binary suffix (Ki, Mi, Gi, Ti, Pi). */
+/**
+ * Byte sizes as users type them, the Kubernetes way: plain bytes, a binary suffix (Ki, Mi, Gi, Ti, Pi: powers
+ * of 1024) or a decimal one (k or K, M, G, T, P: powers of 1000). So {@code 10G} is 10,000,000,000 bytes and
+ * {@code 10Gi} is 10,737,418,240; a trailing "B" ("10GiB", "10GB") is accepted too.
+ */
 public final class Sizes {
-  private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(Ki|Mi|Gi|Ti|Pi)?");
+  private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(Ki|Mi|Gi|Ti|Pi|k|K|M|G|T|P)?B?");
 
   private Sizes() {}
 
-  /** Parses "1048576", "512Mi", "10Gi". Throws IllegalArgumentException with a one-line reason. */
+  /** Parses "1048576", "512Mi", "10Gi", "10G". Throws IllegalArgumentException with a one-line reason. */
   public static long parse(String text) {
     if (text == null || text.isBlank()) {
       throw new IllegalArgumentException("empty size");
@@ -18,7 +22,8 @@ public final class Sizes {
     Matcher m = SIZE.matcher(text.trim());
     if (!m.matches()) {
       throw new IllegalArgumentException(
-          "bad size '" + text + "': use bytes or a number with Ki, Mi, Gi, Ti or Pi (e.g. 10Gi)");
+          "bad size '" + text + "': use bytes or a number with Ki, Mi, Gi, Ti, Pi (powers of 1024) or k, M, G, T, P"
+              + " (powers of 1000), e.g. 10Gi or 10G");
     }
     long value;
     try {
@@ -26,7 +31,22 @@ public final class Sizes {
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("size '" + text + "' is too large");
     }
-    int shift = switch (m.group(2) == null ? "" : m.group(2)) {
+    String unit = m.group(2) == null ? "" : m.group(2);
+    long decimal = switch (unit) {
+      case "k", "K" -> 1_000L;
+      case "M" -> 1_000_000L;
+      case "G" -> 1_000_000_000L;
+      case "T" -> 1_000_000_000_000L;
+      case "P" -> 1_000_000_000_000_000L;
+      default -> 0;
+    };
+    if (decimal != 0) {
+      if (value > Long.MAX_VALUE / decimal) {
+        throw new IllegalArgumentException("size '" + text + "' is too large");
+      }
+      return value * decimal;
+    }
+    int shift = switch (unit) {
       case "" -> 0;
       case "Ki" -> 10;
       case "Mi" -> 20;

@@ -55,6 +55,15 @@ public record ClusterLayout(List<Integer> metaPorts, List<Integer> storagePorts)
     return layout;
   }
 
+  /**
+   * The layout of the local cluster in {@code dir}, or null if none was ever started there (commands without
+   * --meta find the cluster of ./.shoal this way).
+   */
+  public static ClusterLayout readIfPresent(Path dir) {
+    Path file = dir.resolve(FILE);
+    return Files.exists(file) ? load(file) : null;
+  }
+
   /** ADDRS: the metadata replicas' Raft addresses, as every component's --meta takes them. */
   public String metaAddrs() {
     return metaPorts.stream().map(p -> HOST + ":" + p).collect(Collectors.joining(","));
@@ -118,6 +127,7 @@ public record ClusterLayout(List<Integer> metaPorts, List<Integer> storagePorts)
     Properties props = new Properties();
     props.setProperty("meta.ports", metaPorts.stream().map(String::valueOf).collect(Collectors.joining(",")));
     props.setProperty("storage.ports", storagePorts.stream().map(String::valueOf).collect(Collectors.joining(",")));
+    props.setProperty("meta.addrs", metaAddrs()); // for people and scripts; commands read the ports
     try (Writer w = Files.newBufferedWriter(file)) {
       props.store(w, "Ports of this shoal local cluster; chosen at its first start. Delete the directory to reset.");
     } catch (IOException e) {
