@@ -160,6 +160,47 @@ class SnapshotCoreTest {
   }
 
   @Test
+  void purgeHistoryGoesOnFromItsCursorUntilNothingIsPending() throws Exception {
+    long root = subvolume("pv");
+    List<Long> files = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      files.add(create(root, "f" + i));
+    }
+    snapshot("pv", "keep");
+    for (int i = 0; i < 5; i++) {
+      create(root, "g" + i);
+    }
+    Snapshot gone = snapshot("pv", "gone");
+    for (int i = 0; i < 5; i++) {
+      unlink(root, "f" + i); // history entries that both snapshots see
+    }
+    long kept = count(MetaTables.HISTORY);
+    for (int i = 0; i < 5; i++) {
+      unlink(root, "g" + i); // history entries only "gone" sees
+    }
+    long entries = count(MetaTables.HISTORY);
+    assertTrue(entries >= kept + 10, "history of the unlinks: " + kept + ", " + entries);
+    // Drop "gone" from the list the way a delete would, but leave its purge to purge_history, one entry per call.
+    Tx tx = store.begin();
+    var vv = tx.get(MetaTables.SNAP_VOLUMES, root);
+    tx.put(MetaTables.SNAP_VOLUMES, root, vv.toBuilder().removeSnapshots(1).setPurgePending(true).build());
+    store.commit(tx, null);
+    assertEquals(gone.getSeq(), vv.getSnapshots(1).getSeq());
+    assertEquals(root, io.shoalfs.meta.core.Snapshots.pendingPurge(store.begin()));
+    int calls = 0;
+    while (store.begin().get(MetaTables.SNAP_VOLUMES, root).getPurgePending()) {
+      apply(MetaRequest.newBuilder().setPurgeHistory(io.shoalfs.proto.meta.PurgeHistoryRequest.newBuilder()
+          .setVolumeRoot(root).setLimit(1)).build());
+      assertTrue(++calls <= entries + 1, "the cursor moves on");
+    }
+    // What only "gone" saw is purged (the g files and the root's versions between); the f files stay for "keep".
+    assertTrue(count(MetaTables.HISTORY) <= kept, "purged down to " + count(MetaTables.HISTORY) + " of " + entries);
+    assertTrue(count(MetaTables.HISTORY) >= 10, "the f files' history stays");
+    assertEquals(0, io.shoalfs.meta.core.Snapshots.pendingPurge(store.begin()));
+    assertEquals(Set.of("f0", "f1", "f2", "f3", "f4"), names(root, 1));
+  }
+
+  @Test
   void aGroupSnapshotIsAllOrNothing() throws Exception {
     long a = subvolume("ga");
     long b = subvolume("gb");
