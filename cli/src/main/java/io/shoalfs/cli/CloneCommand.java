@@ -25,12 +25,12 @@ public final class CloneCommand implements Callable<Integer> {
   @Option(names = "--snapshot", description = "Clone as of this snapshot of SOURCE (default: the live SOURCE).")
   String snapshot = "";
 
-  @Option(names = "--meta", required = true, description = "Metadata replicas: HOST:PORT,...")
+  @Option(names = "--meta", description = "Metadata replicas: HOST:PORT,... (default: the local cluster in ./.shoal)")
   String meta;
 
   @Override
   public Integer call() {
-    try (MetaClient client = MetaClient.connect(meta)) {
+    try (MetaClient client = MetaClient.connect(MetaOption.resolve(meta))) {
       long t0 = System.nanoTime();
       Subvolume s = client.cloneSubvolume(source, name, snapshot, 0);
       System.out.printf("cloned %s%s as %s in %.1f ms%n", source, snapshot.isEmpty() ? "" : "@" + snapshot,

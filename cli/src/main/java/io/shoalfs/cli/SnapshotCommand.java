@@ -40,12 +40,12 @@ public final class SnapshotCommand implements Runnable {
     @Parameters(index = "1", description = "The snapshot's name: letters, digits, '.', '_' or '-'.")
     String name;
 
-    @Option(names = "--meta", required = true, description = "Metadata replicas: HOST:PORT,...")
+    @Option(names = "--meta", description = "Metadata replicas: HOST:PORT,... (default: the local cluster in ./.shoal)")
     String meta;
 
     @Override
     public Integer call() {
-      try (MetaClient client = MetaClient.connect(meta)) {
+      try (MetaClient client = MetaClient.connect(MetaOption.resolve(meta))) {
         long t0 = System.nanoTime();
         Snapshot s = client.createSnapshot(subvolume, name);
         System.out.printf("created snapshot %s of %s (seq %d) in %.1f ms%n", s.getName(), subvolume, s.getSeq(),
@@ -66,12 +66,12 @@ public final class SnapshotCommand implements Runnable {
     @Parameters(index = "1")
     String name;
 
-    @Option(names = "--meta", required = true)
+    @Option(names = "--meta", description = "Metadata replicas: HOST:PORT,... (default: the local cluster in ./.shoal)")
     String meta;
 
     @Override
     public Integer call() {
-      try (MetaClient client = MetaClient.connect(meta)) {
+      try (MetaClient client = MetaClient.connect(MetaOption.resolve(meta))) {
         client.deleteSnapshot(subvolume, name);
         System.out.println("deleted snapshot " + name + " of " + subvolume);
         return 0;
@@ -86,12 +86,12 @@ public final class SnapshotCommand implements Runnable {
     @Parameters(index = "0")
     String subvolume;
 
-    @Option(names = "--meta", required = true)
+    @Option(names = "--meta", description = "Metadata replicas: HOST:PORT,... (default: the local cluster in ./.shoal)")
     String meta;
 
     @Override
     public Integer call() {
-      try (MetaClient client = MetaClient.connect(meta)) {
+      try (MetaClient client = MetaClient.connect(MetaOption.resolve(meta))) {
         for (Snapshot s : client.listSnapshots(subvolume)) {
           Instant at = Instant.ofEpochSecond(0, s.getCreatedNs());
           System.out.println(s.getName() + "\t" + at + (s.getClones() > 0 ? "\tclones " + s.getClones() : ""));

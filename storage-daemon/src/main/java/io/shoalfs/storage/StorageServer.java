@@ -69,8 +69,11 @@ public final class StorageServer implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicLong attempts = new AtomicLong();
 
-  private StorageServer(Config cfg, ChunkStore store, Server grpc) {
+  private final String diskId;
+
+  private StorageServer(Config cfg, ChunkStore store, Server grpc, String diskId) {
     this.cfg = cfg;
+    this.diskId = diskId;
     this.store = store;
     this.grpc = grpc;
     this.meta = new MetaClient(MetaAddresses.clientAddresses(cfg.metaAddrs()), REGISTER_ATTEMPT);
@@ -84,6 +87,9 @@ public final class StorageServer implements AutoCloseable {
   }
 
   public static StorageServer start(Config cfg) throws IOException {
+    // A daemon whose capacity is its disk's free space shares that disk with any other daemon on it: the pool
+    // counts it once (`shoal local` runs several daemons on one disk). A configured capacity is an allotment.
+    String diskId = cfg.capacityBytes() == 0 ? diskId(cfg.dir()) : "";
     if (cfg.capacityBytes() == 0) {
       cfg = new Config(cfg.id(), cfg.metaAddrs(), cfg.dir(), cfg.listen(), freeSpace(cfg.dir()));
     }
@@ -97,9 +103,22 @@ public final class StorageServer implements AutoCloseable {
     }
     LOG.info("storage {} listening on {} (capacity {}, used {}, data in {})", cfg.id(), cfg.listen(),
         Sizes.format(store.capacityBytes()), Sizes.format(store.usedBytes()), cfg.dir());
-    StorageServer server = new StorageServer(cfg, store, grpc);
+    StorageServer server = new StorageServer(cfg, store, grpc, diskId);
     server.registrar.start();
     return server;
+  }
+
+  /** Which disk {@code dir} is on: this host's name and the filesystem's device number. */
+  static String diskId(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    Object dev = Files.getAttribute(dir, "unix:dev");
+    String host;
+    try {
+      host = java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.net.UnknownHostException e) {
+      host = "localhost"; // no name for this host: daemons of one host still agree
+    }
+    return host + ":" + dev;
   }
 
   /** The default capacity: what the filesystem holding {@code dir} has free now (it does not follow later changes). */
@@ -114,7 +133,8 @@ public final class StorageServer implements AutoCloseable {
 
   private void register() {
     StorageDaemon self = StorageDaemon.newBuilder()
-        .setId(cfg.id()).setAddress(cfg.listen().toString()).setCapacityBytes(cfg.capacityBytes()).build();
+        .setId(cfg.id()).setAddress(cfg.listen().toString()).setCapacityBytes(cfg.capacityBytes()).setDiskId(diskId)
+        .build();
     try {
       registerUntilClosed(self);
     } finally {

@@ -13,7 +13,7 @@ final class MetaErrors {
       case EEXIST -> new CsiError.AlreadyExists(msg);
       case EINVAL, ENAMETOOLONG -> new CsiError.InvalidArgument(msg);
       case ENOSPC, EDQUOT -> new CsiError.ResourceExhausted(msg);
-      case ENOTEMPTY, EAGAIN -> new CsiError.FailedPrecondition(msg);
+      case ENOTEMPTY, EAGAIN, EBUSY -> new CsiError.FailedPrecondition(msg);
       case UNAVAILABLE, NOT_LEADER, EIO -> new CsiError.Unavailable(msg, e);
       default -> new CsiError.Internal(msg, e);
     };

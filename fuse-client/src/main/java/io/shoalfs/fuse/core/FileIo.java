@@ -551,6 +551,9 @@ public final class FileIo implements AutoCloseable {
    * The chunk at (ino, index) to modify in place: alloc_chunk's answer, with the old chunk's bytes copied into it
    * first when it answered a copy (the old one is held by a snapshot or a clone and is never written).
    */
+  /** The fence of a chunk a snapshot or clone holds: above every epoch handed out, so no write is admitted. */
+  static final long FROZEN = -2L;
+
   private ChunkRef writable(long ino, int index) throws MetaException, IOException {
     return writable(ino, index, null);
   }
@@ -571,6 +574,12 @@ public final class FileIo implements AutoCloseable {
         lo = Math.min(lo, uncommitted[0]);
         hi = Math.max(hi, uncommitted[1]);
       }
+      // Freeze the old chunk for good before copying it: a write another client (or an earlier write-back of
+      // this one) still has in flight with the old chunk map is then refused by the daemon (stale: the writer
+      // fetches the map again and writes into the new chunk) instead of landing in the old chunk after the copy,
+      // where the live file would lose it and the snapshot would change. Fences only rise; no writer ever holds
+      // epoch 2^64 - 2 (2^64 - 1 marks a deleted chunk).
+      storage.fence(from, FROZEN);
       boolean copied = false;
       if (from.getGroupId().equals(ref.getGroupId())) {
         try {

@@ -114,4 +114,42 @@ class FileIoFencingTest {
       }
     }
   }
+
+  /**
+   * A write another client still has in flight with the chunk map from before a snapshot must not land in the
+   * chunk the snapshot froze after a writer copied it (the live file would lose it and the snapshot would
+   * change): the copy-on-write writer fences the old chunk first, so the late write is refused as stale.
+   */
+  @Test
+  void aLateWriteIntoAChunkASnapshotFrozeIsRefused() throws Exception {
+    try (TestCluster cluster = TestCluster.start();
+        MetaClient meta = MetaClient.connect(cluster.metaAddrs());
+        StorageClient storage = new StorageClient(meta)) {
+      FileIo io = new FileIo(meta, storage, FsConfig.DEFAULTS.withDirtyAge(Duration.ZERO));
+      try {
+        long root = cluster.client().createSubvolume("frozen-sv", 1L << 30).getRootIno();
+        long ino = cluster.client().create(root, "f", 0644, 0, 0, true).getIno();
+        long fh = io.open(meta.getAttr(ino), O_RDWR);
+        write(io, fh, 0, bytes("base"));
+        io.fsync(fh, false);
+        ChunkRef before = cluster.client().getChunks(ino, 0, 1).get(0); // what the other client holds
+
+        cluster.client().createSnapshot("frozen-sv", "s");
+        write(io, fh, 100, bytes("after"));
+        io.fsync(fh, false); // copy-on-write: a new chunk, the old one fenced before the copy
+
+        StaleChunkException late = assertThrows(StaleChunkException.class,
+            () -> storage.write(before, 0, com.google.protobuf.ByteString.copyFromUtf8("LATE"), true));
+        assertTrue(!late.deleted(), "fenced, not deleted: the snapshot still reads it");
+        assertArrayEquals(bytes("base"), storage.read(before, 0, 4).toByteArray(), "the snapshot's chunk is as it was");
+        ChunkRef now = cluster.client().getChunks(ino, 0, 1).get(0);
+        assertNotEquals(before.getChunkId(), now.getChunkId());
+        assertArrayEquals(bytes("base"), storage.read(now, 0, 4).toByteArray(), "the copy kept the old bytes");
+        assertArrayEquals(bytes("after"), storage.read(now, 100, 5).toByteArray());
+        io.release(fh);
+      } finally {
+        io.close();
+      }
+    }
+  }
 }

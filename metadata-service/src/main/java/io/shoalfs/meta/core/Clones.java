@@ -31,7 +31,19 @@ final class Clones {
   private Clones() {}
 
   static MetaReply clone(Tx tx, WriteContext ctx, CloneSubvolumeRequest r) throws FsError {
-    SubvolumeRecord src = Subvolumes.require(tx, r.getSource());
+    SubvolumeRecord src = tx.get(MetaTables.SUBVOLUMES, r.getSource());
+    if (src == null) {
+      // A restore from a snapshot of a deleted subvolume: its snapshots (and what they see) outlive it.
+      long deleted = r.getSnapshot().isEmpty() ? 0 : Snapshots.deletedVolumeRoot(tx, r.getSource());
+      if (deleted == 0) {
+        throw FsError.of(Code.ENOENT, "no subvolume '%s'", r.getSource());
+      }
+      if (r.getCapacityBytes() == 0) {
+        throw FsError.of(Code.EINVAL, "subvolume '%s' was deleted: give the restore's capacity", r.getSource());
+      }
+      src = SubvolumeRecord.newBuilder().setName(r.getSource()).setRootIno(deleted)
+          .setCapacityBytes(r.getCapacityBytes()).build();
+    }
     Names.checkSafe("subvolume", r.getName());
     SubvolumeRecord existing = tx.get(MetaTables.SUBVOLUMES, r.getName());
     if (existing != null) {

@@ -47,7 +47,10 @@ public final class Scope {
     MetaRequest.OpCase op = r.getOpCase();
     switch (op) {
       // Name their own session (or none); a stale call session must not stop a client from opening a new one.
-      case OPEN_SESSION, RENEW_SESSION, CLOSE_SESSION, EXPIRE_SESSIONS, GET_LAYOUT -> {
+      // The leader's own housekeeping (session expiry, orphan release, history purge) carries no session: the
+      // submitter refuses those ops from any client (EPERM) before they reach the log.
+      case OPEN_SESSION, RENEW_SESSION, CLOSE_SESSION, EXPIRE_SESSIONS, GET_LAYOUT, RELEASE_ORPHANS,
+           PURGE_HISTORY -> {
         return;
       }
       default -> { }

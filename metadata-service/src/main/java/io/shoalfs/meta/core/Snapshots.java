@@ -62,7 +62,7 @@ public final class Snapshots {
    * if there is none; the newest such volume if the name was deleted more than once. A scan of the volumes that
    * have snapshots (few: one record each).
    */
-  private static long deletedVolumeRoot(Tx tx, String name) {
+  static long deletedVolumeRoot(Tx tx, String name) {
     long[] found = {0};
     tx.scan(MetaTables.SNAP_VOLUMES, new byte[0], null, (root, vv) -> {
       if (vv.getVolumeDeleted() && vv.getName().equals(name)) {

@@ -122,6 +122,32 @@ class GcClusterTest {
     assertTrue(c.status().getTombstones() >= 3);
   }
 
+  /** Acceptance 3 of issue 6: with a snapshot holding the data nothing is deleted until the snapshot is. */
+  @Test
+  void aSnapshotKeepsItsChunksUntilItIsDeleted() throws Exception {
+    long sv = c.client.createSubvolume("held", 1L << 30).getRootIno();
+    List<ChunkRef> refs = writeFile(sv, "f", 3);
+    assertEquals(3L * PIECE, usedBytes());
+    c.client.createSnapshot("held", "s1");
+    c.client.unlink(sv, "f");
+    // Several collector rounds (one a second): the snapshot still sees the file, so nothing may go.
+    Thread.sleep(3000);
+    assertEquals(3L * PIECE, usedBytes(), "a snapshot holds the unlinked file's chunks");
+    assertEquals(0, c.orphanRows(), "no orphan row while the snapshot references the chunks");
+    for (ChunkRef r : refs) {
+      assertIntact(r);
+    }
+    c.client.deleteSnapshot("held", "s1");
+    Duration took = GcCluster.await("chunks deleted after the snapshot went", GC_WAIT,
+        () -> usedBytes() == 0 && c.orphanRows() == 0);
+    System.out.println("GcClusterTest: a deleted snapshot's 3 chunks deleted and released in " + took.toMillis()
+        + " ms");
+    for (ChunkRef r : refs) {
+      assertDeleted(r);
+    }
+    assertEquals(List.of(), c.violations());
+  }
+
   @Test
   void truncateFreesTheChunksPastTheNewEndOnly() throws Exception {
     List<ChunkRef> refs = writeFile(ROOT, "t", 4);
