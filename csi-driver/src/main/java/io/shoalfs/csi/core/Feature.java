@@ -12,16 +12,16 @@ public enum Feature {
   /**
    * CreateSnapshot, DeleteSnapshot, ListSnapshots, GetSnapshot and CreateVolume from a snapshot: needs
    * {@link VolumeBackend#snapshot}, {@link VolumeBackend#deleteSnapshot}, {@link VolumeBackend#listSnapshots} and
-   * {@link VolumeBackend#clone} from a snapshot (branch {@code snap}).
+   * {@link VolumeBackend#clone} from a snapshot.
    */
   SNAPSHOTS,
   /** CreateVolume from a volume (a copy-on-write clone of a live subvolume): {@link VolumeBackend#clone}. */
   CLONES,
-  /** ControllerExpandVolume (online, no node step): {@link VolumeBackend#resize} (branch {@code quota}). */
+  /** ControllerExpandVolume (online, no node step): {@link VolumeBackend#resize}. */
   EXPAND,
   /**
    * The GroupController service: {@link VolumeBackend#groupSnapshot}, {@link VolumeBackend#getGroupSnapshot},
-   * {@link VolumeBackend#deleteGroupSnapshot}, atomic across subvolumes (branch {@code snap}).
+   * {@link VolumeBackend#deleteGroupSnapshot}, atomic across subvolumes.
    */
   GROUP_SNAPSHOTS;
 

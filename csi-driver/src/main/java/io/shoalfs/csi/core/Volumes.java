@@ -28,8 +28,8 @@ public final class Volumes {
   public static final long DEFAULT_CAPACITY = 1L << 30;
   /**
    * Parameters ControllerModifyVolume (and CreateVolume's mutable_parameters) may change on a live volume. None
-   * yet: the byte quota changes through ControllerExpandVolume, and the inode quota (branch quota) is the first
-   * candidate once the metadata service can set it live. Any other key is INVALID_ARGUMENT naming it.
+   * yet: the byte quota changes through ControllerExpandVolume, and the inode quota (resize_subvolume can set
+   * it live) is the first candidate. Any other key is INVALID_ARGUMENT naming it.
    */
   public static final Set<String> MUTABLE_PARAMETERS = Set.of();
 
