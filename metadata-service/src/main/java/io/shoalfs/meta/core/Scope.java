@@ -76,6 +76,21 @@ public final class Scope {
       throw FsError.of(Code.ENOENT, "no snapshot %d of volume %d in this session's volume", r.getAsOfSeq(),
           r.getAsOfVolume());
     }
+    if (op == MetaRequest.OpCase.LIST_SNAPSHOTS || op == MetaRequest.OpCase.GET_SNAPSHOT) {
+      // A mount lists and reads its own volume's snapshots (its .snap directory), never another's.
+      String sv = op == MetaRequest.OpCase.LIST_SNAPSHOTS ? r.getListSnapshots().getSubvolume()
+          : r.getGetSnapshot().getSubvolume();
+      long root = op == MetaRequest.OpCase.LIST_SNAPSHOTS ? r.getListSnapshots().getVolumeRoot()
+          : r.getGetSnapshot().getVolumeRoot();
+      if (!sv.isEmpty()) {
+        io.shoalfs.proto.records.SubvolumeRecord rec = tx.get(MetaTables.SUBVOLUMES, sv);
+        root = rec == null ? 0 : rec.getRootIno();
+      }
+      if (root != scope) {
+        throw FsError.of(Code.ENOENT, "no such volume in this session's volume %d", scope);
+      }
+      return;
+    }
     if (admin) {
       throw FsError.of(Code.EACCES, "%s is not allowed in a session scoped to volume %d", op, scope);
     }
