@@ -205,8 +205,28 @@ class CsiSuiteTest {
     delete(v.getVolumeId());
   }
 
+  /**
+   * DeleteVolume as external-provisioner drives it: FAILED_PRECONDITION while a mount session of the volume is
+   * still live (a mount process killed a moment ago holds its session until the 5 s lease runs out) is retried.
+   */
   private void delete(String id) {
-    h.client.controller().deleteVolume(DeleteVolumeRequest.newBuilder().setVolumeId(id).build());
+    long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+    while (true) {
+      try {
+        h.client.controller().deleteVolume(DeleteVolumeRequest.newBuilder().setVolumeId(id).build());
+        return;
+      } catch (io.grpc.StatusRuntimeException e) {
+        if (e.getStatus().getCode() != Status.Code.FAILED_PRECONDITION || System.nanoTime() > deadline) {
+          throw e;
+        }
+        try {
+          Thread.sleep(500);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
   }
 
   @Test

@@ -125,7 +125,7 @@ class DriverWithoutMetaTest {
             c -> c.controller().createVolume(Requests.create("pvc-1", 1 << 20).clearVolumeCapabilities()
                 .addVolumeCapabilities(Requests.rwx().toBuilder().setAccessMode(
                     VolumeCapability.AccessMode.getDefaultInstance())).build())),
-        row("CreateVolume from a snapshot (not supported yet)", Status.Code.INVALID_ARGUMENT,
+        row("CreateVolume from a snapshot id that is not a Shoal snapshot", Status.Code.NOT_FOUND,
             c -> c.controller().createVolume(Requests.create("pvc-1", 1 << 20).setVolumeContentSource(
                 io.shoalfs.proto.csi.VolumeContentSource.newBuilder().setSnapshot(
                     io.shoalfs.proto.csi.VolumeContentSource.SnapshotSource.newBuilder().setSnapshotId("s"))).build())),
@@ -146,7 +146,7 @@ class DriverWithoutMetaTest {
         row("ValidateVolumeCapabilities of a foreign volume id", Status.Code.NOT_FOUND,
             c -> c.controller().validateVolumeCapabilities(ValidateVolumeCapabilitiesRequest.newBuilder()
                 .setVolumeId("some-other-driver/vol").addVolumeCapabilities(Requests.rwx()).build())),
-        row("CreateVolume from a volume (not supported yet)", Status.Code.INVALID_ARGUMENT,
+        row("CreateVolume from a volume while no metadata replica answers", Status.Code.UNAVAILABLE,
             c -> c.controller().createVolume(Requests.create("pvc-1", 1 << 20).setVolumeContentSource(
                 VolumeContentSource.newBuilder().setVolume(VolumeContentSource.VolumeSource.newBuilder()
                     .setVolumeId(id))).build())),
@@ -177,27 +177,27 @@ class DriverWithoutMetaTest {
         row("ControllerPublishVolume (no attach step)", Status.Code.UNIMPLEMENTED,
             c -> c.controller().controllerPublishVolume(ControllerPublishVolumeRequest.newBuilder().setVolumeId(id)
                 .setNodeId("node-a").setVolumeCapability(Requests.rwx()).build())),
-        row("ControllerExpandVolume (needs resize)", Status.Code.UNIMPLEMENTED,
+        row("ControllerExpandVolume while no metadata replica answers", Status.Code.UNAVAILABLE,
             c -> c.controller().controllerExpandVolume(ControllerExpandVolumeRequest.newBuilder().setVolumeId(id)
                 .setCapacityRange(io.shoalfs.proto.csi.CapacityRange.newBuilder().setRequiredBytes(1 << 30))
                 .build())),
-        row("CreateSnapshot (needs snapshots)", Status.Code.UNIMPLEMENTED,
+        row("CreateSnapshot while no metadata replica answers", Status.Code.UNAVAILABLE,
             c -> c.controller().createSnapshot(CreateSnapshotRequest.newBuilder().setSourceVolumeId(id)
                 .setName("snap-1").build())),
-        row("DeleteSnapshot (needs snapshots)", Status.Code.UNIMPLEMENTED,
+        row("DeleteSnapshot while no metadata replica answers", Status.Code.UNAVAILABLE,
             c -> c.controller().deleteSnapshot(DeleteSnapshotRequest.newBuilder().setSnapshotId("shoal:s1:a@b")
                 .build())),
-        row("ListSnapshots (needs snapshots)", Status.Code.UNIMPLEMENTED,
+        row("ListSnapshots while no metadata replica answers", Status.Code.UNAVAILABLE,
             c -> c.controller().listSnapshots(ListSnapshotsRequest.getDefaultInstance())),
-        row("GetSnapshot (needs snapshots)", Status.Code.UNIMPLEMENTED,
+        row("GetSnapshot while no metadata replica answers", Status.Code.UNAVAILABLE,
             c -> c.controller().getSnapshot(GetSnapshotRequest.newBuilder().setSnapshotId("shoal:s1:a@b").build())),
-        row("CreateVolumeGroupSnapshot (needs group snapshots)", Status.Code.UNIMPLEMENTED,
+        row("CreateVolumeGroupSnapshot while no metadata replica answers", Status.Code.UNAVAILABLE,
             c -> c.group().createVolumeGroupSnapshot(CreateVolumeGroupSnapshotRequest.newBuilder().setName("g")
                 .addSourceVolumeIds(id).build())),
-        row("GetVolumeGroupSnapshot (needs group snapshots)", Status.Code.UNIMPLEMENTED,
+        row("GetVolumeGroupSnapshot while no metadata replica answers", Status.Code.UNAVAILABLE,
             c -> c.group().getVolumeGroupSnapshot(GetVolumeGroupSnapshotRequest.newBuilder()
                 .setGroupSnapshotId("shoal:g1:g").addSnapshotIds("shoal:s1:a@g").build())),
-        row("DeleteVolumeGroupSnapshot (needs group snapshots)", Status.Code.UNIMPLEMENTED,
+        row("DeleteVolumeGroupSnapshot while no metadata replica answers", Status.Code.UNAVAILABLE,
             c -> c.group().deleteVolumeGroupSnapshot(DeleteVolumeGroupSnapshotRequest.newBuilder()
                 .setGroupSnapshotId("shoal:g1:g").addSnapshotIds("shoal:s1:a@g").build())),
         row("NodeGetVolumeStats without volume id", Status.Code.INVALID_ARGUMENT,
@@ -302,8 +302,9 @@ class DriverWithoutMetaTest {
 
     Path nodeOnlySocket = tmp.resolve("node-only.sock");
     try (CsiDriver nodeOnly = startDriver(nodeOnlySocket, false, true); CsiClient c = new CsiClient(nodeOnlySocket)) {
-      assertEquals(0, c.identity().getPluginCapabilities(GetPluginCapabilitiesRequest.getDefaultInstance())
-          .getCapabilitiesCount());
+      // No controller or group controller service on a node-only plugin (online expansion may be listed).
+      assertTrue(c.identity().getPluginCapabilities(GetPluginCapabilitiesRequest.getDefaultInstance())
+          .getCapabilitiesList().stream().noneMatch(cap -> cap.hasService()), "no services on a node-only plugin");
       StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
           () -> c.controller().createVolume(Requests.create("pvc-1", 1 << 20).build()));
       assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());

@@ -7,7 +7,6 @@ import io.shoalfs.proto.meta.Snapshot;
 import io.shoalfs.proto.meta.Subvolume;
 import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -56,8 +55,7 @@ public final class MetaVolumeBackend implements VolumeBackend {
   @Override
   public SnapshotInfo snapshot(String subvolume, String name) throws CsiError {
     try {
-      long size = meta.getSubvolume(subvolume).getCapacityBytes();
-      return info(meta.createSnapshot(subvolume, name), size);
+      return info(meta.createSnapshot(subvolume, name));
     } catch (MetaException e) {
       throw MetaErrors.toCsi("snapshotting subvolume " + subvolume, e);
     }
@@ -85,14 +83,10 @@ public final class MetaVolumeBackend implements VolumeBackend {
   @Override
   public List<SnapshotInfo> listSnapshots(Optional<String> subvolume) throws CsiError {
     try {
-      Map<String, Long> capacities = new LinkedHashMap<>();
-      for (Subvolume sv : meta.listSubvolumes()) {
-        capacities.put(sv.getName(), sv.getCapacityBytes());
-      }
       List<SnapshotInfo> out = new ArrayList<>();
       for (Snapshot s : meta.listAllSnapshots()) {
         if (subvolume.isEmpty() || subvolume.get().equals(s.getSubvolume())) {
-          out.add(info(s, capacities.getOrDefault(s.getSubvolume(), 0L)));
+          out.add(info(s));
         }
       }
       return out;
@@ -175,8 +169,9 @@ public final class MetaVolumeBackend implements VolumeBackend {
     }
   }
 
-  private static SnapshotInfo info(Snapshot s, long sizeBytes) {
-    return new SnapshotInfo(s.getSubvolume(), s.getName(), s.getCreatedNs(), sizeBytes,
+  /** A snapshot's size is the source's byte quota when it was taken: the least a restore must hold. */
+  private static SnapshotInfo info(Snapshot s) {
+    return new SnapshotInfo(s.getSubvolume(), s.getName(), s.getCreatedNs(), s.getCapacityBytes(),
         s.getGroup().isEmpty() ? Optional.empty() : Optional.of(s.getGroup()));
   }
 }

@@ -47,7 +47,8 @@ final class Clones {
     Names.checkSafe("subvolume", r.getName());
     SubvolumeRecord existing = tx.get(MetaTables.SUBVOLUMES, r.getName());
     if (existing != null) {
-      if (existing.getCloneOf().equals(r.getSource()) && existing.getSpace() != 0) {
+      if (existing.getCloneOf().equals(r.getSource()) && existing.getSpace() != 0
+          && r.getSnapshot().equals(snapshotNameAt(tx, existing.getCloneSourceRoot(), existing.getCloneSeq()))) {
         return reply(tx, existing, r.getSnapshot()); // the same clone asked for again
       }
       throw FsError.of(Code.EEXIST, "subvolume '%s' exists", r.getName());
@@ -91,6 +92,19 @@ final class Clones {
         .setInodes(held.getInodes()).build());
     Versions.activate(tx);
     return reply(tx, rec, r.getSnapshot());
+  }
+
+  /** The name of the source's snapshot at {@code seq} ("" for an implicit one, or if it is gone). */
+  private static String snapshotNameAt(Tx tx, long sourceRoot, long seq) {
+    VolumeVersionsRecord vv = Snapshots.versions(tx, sourceRoot);
+    if (vv != null) {
+      for (SnapshotRecord s : vv.getSnapshotsList()) {
+        if (s.getSeq() == seq) {
+          return s.getName();
+        }
+      }
+    }
+    return "";
   }
 
   private static MetaReply reply(Tx tx, SubvolumeRecord rec, String snapshot) {

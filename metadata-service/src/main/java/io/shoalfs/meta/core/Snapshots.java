@@ -91,7 +91,7 @@ public final class Snapshots {
 
   static Snapshot toWire(VolumeVersionsRecord vv, long root, SnapshotRecord s) {
     return Snapshot.newBuilder().setSubvolume(vv.getName()).setName(s.getName()).setSeq(s.getSeq())
-        .setCreatedNs(s.getCreatedNs()).setVolumeRoot(root).setClones(s.getClones()).setGroup(s.getGroup()).build();
+        .setCreatedNs(s.getCreatedNs()).setVolumeRoot(root).setClones(s.getClones()).setGroup(s.getGroup()).setCapacityBytes(s.getCapacityBytes()).build();
   }
 
   /**
@@ -109,7 +109,7 @@ public final class Snapshots {
     UsageRecord u = tx.get(MetaTables.USAGE, root);
     long seq = b.getLatestSeq() + 1;
     b.setLatestSeq(seq).setName(sv.getName()).addSnapshots(SnapshotRecord.newBuilder().setName(name).setSeq(seq)
-        .setCreatedNs(nowNs).setUsedBytes(u == null ? 0 : u.getUsedBytes()).setInodes(u == null ? 0 : u.getInodes()));
+        .setCreatedNs(nowNs).setCapacityBytes(sv.getCapacityBytes()).setUsedBytes(u == null ? 0 : u.getUsedBytes()).setInodes(u == null ? 0 : u.getInodes()));
     Versions.activate(tx);
     return b;
   }
