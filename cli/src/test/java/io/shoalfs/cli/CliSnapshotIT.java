@@ -65,8 +65,8 @@ class CliSnapshotIT {
         assertTrue(p.err.get(0).contains("ENOENT"), p.err.get(0));
       }
       try (ShoalProcess p = run("subvolume", "list", "--meta", meta)) {
-        assertTrue(p.out.stream().anyMatch(l -> l.startsWith("vol-restore\t")), p.out.toString());
-        assertTrue(p.out.stream().anyMatch(l -> l.startsWith("vol-live\t")), p.out.toString());
+        assertTrue(p.out.stream().anyMatch(l -> l.split("\\s+")[0].equals("vol-restore")), p.out.toString());
+        assertTrue(p.out.stream().anyMatch(l -> l.split("\\s+")[0].equals("vol-live")), p.out.toString());
       }
       try (ShoalProcess p = run("snapshot", "delete", "vol", "s1", "--meta", meta)) {
         assertEquals(List.of("deleted snapshot s1 of vol"), p.out);
