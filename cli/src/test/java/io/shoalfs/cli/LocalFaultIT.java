@@ -70,7 +70,6 @@ class LocalFaultIT {
     throw new AssertionError("cannot read " + file + " after " + seconds + " s: " + last);
   }
 
-  @org.junit.jupiter.api.Disabled("REGRESSION (issue 6 integration, open): a write right after SIGKILL of metadata replica m1 fails with EIO (b.txt); deterministic since isolation, quotas, GC and snapshots merged; not yet diagnosed")
   @Test
   @Timeout(value = 10, unit = TimeUnit.MINUTES)
   void killedComponentsAreRestartedWhileTheMountKeepsServing() throws Exception {

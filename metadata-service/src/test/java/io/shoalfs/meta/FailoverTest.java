@@ -108,6 +108,40 @@ class FailoverTest {
     }
   }
 
+  /**
+   * A follower serves reads through a read index, which it asks of the leader it knows. Right after the leader
+   * dies that ask fails in Ratis's transport; the follower must answer retryably (the client then tries another
+   * replica), never EIO, which the mount would hand to the application (LocalFaultIT's write after SIGKILL).
+   */
+  @Test
+  @Timeout(120)
+  void followerReadsRightAfterTheLeaderDiesAreRetryableNotErrors() throws Exception {
+    try (MetaCluster cluster = MetaCluster.start(tmp, 3)) {
+      MetaServer leader = cluster.awaitLeader(Duration.ofSeconds(30));
+      MetaClient c = cluster.client();
+      long session = SessionOps.open(c, "follower-reads");
+      MetaRequest read = MetaRequest.newBuilder().setGetAttr(GetAttrRequest.newBuilder().setIno(ROOT)).build();
+      java.util.List<MetaServer> followers = cluster.running().values().stream().filter(s -> s != leader).toList();
+      for (MetaServer f : followers) {
+        assertEquals(Code.OK, callDirect(f.clientAddress(), read, session).getCode());
+      }
+      cluster.stop(leader.id());
+      java.util.EnumMap<Code, Integer> seen = new java.util.EnumMap<>(Code.class);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      boolean servedAgain = false;
+      while (!servedAgain && System.nanoTime() < deadline) {
+        for (MetaServer f : followers) {
+          MetaReply reply = callDirect(f.clientAddress(), read, session);
+          seen.merge(reply.getCode(), 1, Integer::sum);
+          assertTrue(reply.getCode() == Code.OK || reply.getCode() == Code.UNAVAILABLE
+              || reply.getCode() == Code.NOT_LEADER, "a follower read after the leader died: " + reply);
+          servedAgain |= reply.getCode() == Code.OK;
+        }
+      }
+      assertTrue(servedAgain, "reads are served again once a leader is elected: " + seen);
+    }
+  }
+
   @Test
   @Timeout(120)
   void aFollowerBehindThePurgedLogGetsASnapshot() throws Exception {

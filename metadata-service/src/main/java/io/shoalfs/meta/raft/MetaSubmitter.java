@@ -212,8 +212,27 @@ public final class MetaSubmitter implements AutoCloseable {
       return MetaReply.newBuilder().setCode(Code.UNAVAILABLE).setMessage(e.getClass().getSimpleName() + ": "
           + e.getMessage()).build();
     }
+    if (isTransport(e)) {
+      // A follower's read index asks the leader over Ratis's own gRPC: a leader just killed answers with a
+      // transport error until this replica notices and an election runs. The caller retries elsewhere.
+      return MetaReply.newBuilder().setCode(Code.UNAVAILABLE).setMessage("leader unreachable: " + e.getMessage())
+          .build();
+    }
     LOG.warn("unexpected failure serving a metadata call", e);
     return MetaReply.newBuilder().setCode(Code.EIO).setMessage(String.valueOf(e)).build();
+  }
+
+  /** A Ratis transport failure (its shaded gRPC status, or an I/O error underneath). */
+  static boolean isTransport(Throwable e) {
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      if (c instanceof org.apache.ratis.thirdparty.io.grpc.StatusRuntimeException || c instanceof IOException) {
+        return true;
+      }
+      if (c.getCause() == c) {
+        break;
+      }
+    }
+    return false;
   }
 
   @Override
