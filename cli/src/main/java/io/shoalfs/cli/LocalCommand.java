@@ -61,7 +61,7 @@ public final class LocalCommand implements Callable<Integer> {
       ClusterLayout layout = ClusterLayout.loadOrCreate(data, metaReplicas, storageDaemons);
       LocalCluster.checkPorts(layout);
       return run(new LocalCluster(
-          new LocalCluster.Options(data, mnt, metaReplicas, storageDaemons, libfuse), layout));
+          new LocalCluster.Options(data, mnt, metaReplicas, storageDaemons, libfuse, replication), layout));
     }
   }
 
@@ -116,9 +116,8 @@ public final class LocalCommand implements Callable<Integer> {
       throw new UserError("--replication must be between 1 and --storage-daemons (" + storageDaemons + "), got "
           + replication);
     }
-    if (replication > 1) {
-      throw new UserError("--replication " + replication + " needs replicated storage groups, which this build does "
-          + "not have yet; use --replication 1");
+    if (replication > 3) {
+      throw new UserError("--replication must be 1, 2 or 3, got " + replication);
     }
   }
 }

@@ -23,17 +23,25 @@ import java.util.concurrent.TimeUnit;
  * Reads and writes chunk data on storage daemons. Resolves a chunk's group to daemon addresses through the
  * metadata service's layout, refreshed when a group is unknown.
  *
- * <p>A group has one member until storage pipelines (Ratis groups of daemons) arrive; the client then talks
- * to the group's leader and the group replicates. Either way the client never copies data to several daemons
- * itself.
+ * <p>A group is a daemon alone (unreplicated) or a replicated group (a Ratis group of 2 or 3 daemons): the
+ * client sends mutations to its leader and reads to any member, and the group replicates. Either way the
+ * client never copies data to several daemons itself.
  */
 public final class StorageClient implements AutoCloseable {
   private static final long CALL_TIMEOUT_SECONDS = 30;
   /** How long the retry after UNAVAILABLE waits for a fresh connection to the daemon. */
   static final long RECONNECT_WAIT_MILLIS = 3000;
+  /** Replicated groups: one attempt on one member (a hung member is left after this). */
+  static final long ATTEMPT_MILLIS = 5000;
+  /** Replicated groups: the whole call, across members and elections. */
+  static final long REPLICATED_DEADLINE_MILLIS = 60_000;
+  /** Trailer of UNAVAILABLE from a member that is not the leader: the leader's storage address. */
+  static final Metadata.Key<String> LEADER_KEY = Metadata.Key.of("shoal-leader", Metadata.ASCII_STRING_MARSHALLER);
 
   private final MetaClient meta;
-  private final Map<String, List<StorageDaemon>> groups = new ConcurrentHashMap<>();
+  private final Map<String, StorageGroup> groups = new ConcurrentHashMap<>();
+  /** Replicated groups: the member that last took a mutation (its leader, as far as this client knows). */
+  private final Map<String, String> leaders = new ConcurrentHashMap<>();
   private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
   private volatile int chunkSize;
 
@@ -52,7 +60,7 @@ public final class StorageClient implements AutoCloseable {
   public void refreshLayout() throws MetaException {
     LayoutReply layout = meta.getLayout();
     for (StorageGroup g : layout.getGroupsList()) {
-      groups.put(g.getGroupId(), List.copyOf(g.getMembersList()));
+      groups.put(g.getGroupId(), g);
     }
     chunkSize = layout.getChunkSize();
   }
@@ -65,10 +73,10 @@ public final class StorageClient implements AutoCloseable {
    * daemon refused it as fenced: nothing was written.
    */
   public void write(ChunkRef chunk, int offset, ByteString data, boolean sync) throws IOException {
-    WriteChunkRequest req = WriteChunkRequest.newBuilder().setChunkId(chunk.getChunkId()).setEpoch(chunk.getEpoch())
-        .setOffset(offset).setData(data).setSync(sync).build();
+    WriteChunkRequest.Builder req = WriteChunkRequest.newBuilder().setChunkId(chunk.getChunkId())
+        .setEpoch(chunk.getEpoch()).setOffset(offset).setData(data).setSync(sync);
     try {
-      call(chunk.getGroupId(), st -> st.writeChunk(req));
+      call(chunk.getGroupId(), (st, g) -> st.writeChunk(req.setGroupId(g).build()));
     } catch (StatusRuntimeException e) {
       throw failed("write", chunk, e);
     }
@@ -79,9 +87,9 @@ public final class StorageClient implements AutoCloseable {
    * epoch are refused from then on (freezing a chunk for copy-on-write).
    */
   public long fence(ChunkRef chunk, long epoch) throws IOException {
-    FenceChunkRequest req = FenceChunkRequest.newBuilder().setChunkId(chunk.getChunkId()).setEpoch(epoch).build();
+    FenceChunkRequest.Builder req = FenceChunkRequest.newBuilder().setChunkId(chunk.getChunkId()).setEpoch(epoch);
     try {
-      return call(chunk.getGroupId(), st -> st.fenceChunk(req)).getFence();
+      return call(chunk.getGroupId(), (st, g) -> st.fenceChunk(req.setGroupId(g).build())).getFence();
     } catch (StatusRuntimeException e) {
       throw failed("fence", chunk, e);
     }
@@ -90,7 +98,7 @@ public final class StorageClient implements AutoCloseable {
   /** The status of a storage group's daemon (capacity, used bytes, disk bytes). */
   public DaemonStatusReply status(String groupId) throws IOException {
     try {
-      return call(groupId, st -> st.status(DaemonStatusRequest.getDefaultInstance()));
+      return call(groupId, (st, g) -> st.status(DaemonStatusRequest.getDefaultInstance()));
     } catch (StatusRuntimeException e) {
       throw new IOException("status of storage group " + groupId + " failed: " + describe(e), e);
     }
@@ -108,10 +116,10 @@ public final class StorageClient implements AutoCloseable {
   }
 
   public ByteString read(ChunkRef chunk, int offset, int length) throws IOException {
-    ReadChunkRequest req = ReadChunkRequest.newBuilder()
-        .setChunkId(chunk.getChunkId()).setOffset(offset).setLength(length).build();
+    ReadChunkRequest.Builder req = ReadChunkRequest.newBuilder()
+        .setChunkId(chunk.getChunkId()).setOffset(offset).setLength(length);
     try {
-      return call(chunk.getGroupId(), st -> st.readChunk(req)).getData();
+      return call(chunk.getGroupId(), (st, g) -> st.readChunk(req.setGroupId(g).build())).getData();
     } catch (StatusRuntimeException e) {
       throw failed("read", chunk, e);
     }
@@ -122,10 +130,10 @@ public final class StorageClient implements AutoCloseable {
    * (copy-on-write of snapshots and clones; both chunks must live in {@code to}'s group).
    */
   public void copy(long fromChunkId, ChunkRef to, int offset, int length) throws IOException {
-    CopyChunkRequest req = CopyChunkRequest.newBuilder().setFromChunkId(fromChunkId).setToChunkId(to.getChunkId())
-        .setOffset(offset).setLength(length).build();
+    CopyChunkRequest.Builder req = CopyChunkRequest.newBuilder().setFromChunkId(fromChunkId)
+        .setToChunkId(to.getChunkId()).setOffset(offset).setLength(length);
     try {
-      call(to.getGroupId(), st -> st.copyChunk(req));
+      call(to.getGroupId(), (st, g) -> st.copyChunk(req.setGroupId(g).build()));
     } catch (StatusRuntimeException e) {
       throw new IOException("copy of chunk " + fromChunkId + " into " + to.getChunkId() + " failed: " + describe(e),
           e);
@@ -134,9 +142,9 @@ public final class StorageClient implements AutoCloseable {
 
   public void truncate(ChunkRef chunk, int length) throws IOException {
     try {
-      TruncateChunkRequest req = TruncateChunkRequest.newBuilder().setChunkId(chunk.getChunkId())
-          .setEpoch(chunk.getEpoch()).setLength(length).build();
-      call(chunk.getGroupId(), st -> st.truncateChunk(req));
+      TruncateChunkRequest.Builder req = TruncateChunkRequest.newBuilder().setChunkId(chunk.getChunkId())
+          .setEpoch(chunk.getEpoch()).setLength(length);
+      call(chunk.getGroupId(), (st, g) -> st.truncateChunk(req.setGroupId(g).build()));
     } catch (StatusRuntimeException e) {
       throw failed("truncate", chunk, e);
     }
@@ -148,9 +156,9 @@ public final class StorageClient implements AutoCloseable {
    * for stores that keep chunks apart; today's daemons sync everything).
    */
   public void sync(String groupId, Collection<Long> chunkIds) throws IOException {
-    SyncRequest req = SyncRequest.newBuilder().addAllChunkIds(chunkIds).build();
+    SyncRequest.Builder req = SyncRequest.newBuilder().addAllChunkIds(chunkIds);
     try {
-      call(groupId, st -> st.sync(req));
+      call(groupId, (st, g) -> st.sync(req.setGroupId(g).build()));
     } catch (StatusRuntimeException e) {
       throw new IOException("sync of storage group " + groupId + " failed: " + describe(e), e);
     }
@@ -163,27 +171,104 @@ public final class StorageClient implements AutoCloseable {
   }
 
   private interface Rpc<T> {
-    T run(StorageServiceGrpc.StorageServiceBlockingStub stub);
+    /** One attempt on {@code stub}; {@code groupId} goes into the request ("" for a daemon alone). */
+    T run(StorageServiceGrpc.StorageServiceBlockingStub stub, String groupId);
+  }
+
+  /** The group of a chunk, from the layout (fetched again once when the group is not known yet). */
+  private StorageGroup group(String groupId) throws IOException {
+    StorageGroup g = groups.get(groupId);
+    if (g == null) {
+      try {
+        refreshLayout();
+      } catch (MetaException e) {
+        throw new IOException("cannot resolve storage group " + groupId + ": " + e.getMessage(), e);
+      }
+      g = groups.get(groupId);
+    }
+    if (g == null || g.getMembersCount() == 0) {
+      throw new IOException("storage group " + groupId + " has no daemons");
+    }
+    return g;
+  }
+
+  private <T> T call(String groupId, Rpc<T> rpc) throws IOException {
+    StorageGroup g = group(groupId);
+    return g.getReplicated() ? callReplicated(g, rpc) : callSingle(g.getMembers(0).getAddress(), rpc);
   }
 
   /**
-   * One call, tried a second time after UNAVAILABLE (every storage call is idempotent): gRPC keeps a channel
-   * whose connection failed in a back-off of up to two minutes during which calls fail at once, so a daemon
-   * that restarted would stay unreachable long after it is back. Resetting the back-off makes the second try
-   * connect anew, waiting (bounded by {@link #RECONNECT_WAIT_MILLIS}) for the connection instead of failing on
-   * the stale state; if the daemon is still down it fails after that wait.
+   * One call to a daemon alone, tried a second time after UNAVAILABLE (every storage call is idempotent): gRPC
+   * keeps a channel whose connection failed in a back-off of up to two minutes during which calls fail at once,
+   * so a daemon that restarted would stay unreachable long after it is back. Resetting the back-off makes the
+   * second try connect anew, waiting (bounded by {@link #RECONNECT_WAIT_MILLIS}) for the connection instead of
+   * failing on the stale state; if the daemon is still down it fails after that wait.
    */
-  private <T> T call(String groupId, Rpc<T> rpc) throws IOException {
-    ManagedChannel ch = channel(groupId);
+  private <T> T callSingle(String address, Rpc<T> rpc) {
+    ManagedChannel ch = channel(address);
     try {
-      return rpc.run(stub(ch));
+      return rpc.run(stub(ch), "");
     } catch (StatusRuntimeException e) {
       if (e.getStatus().getCode() != io.grpc.Status.Code.UNAVAILABLE) {
         throw e;
       }
       ch.resetConnectBackoff();
       return rpc.run(StorageServiceGrpc.newBlockingStub(ch).withWaitForReady()
-          .withDeadlineAfter(RECONNECT_WAIT_MILLIS, TimeUnit.MILLISECONDS));
+          .withDeadlineAfter(RECONNECT_WAIT_MILLIS, TimeUnit.MILLISECONDS), "");
+    }
+  }
+
+  /**
+   * A call to a replicated group: to the member this client last saw lead it, then to the one a member names as
+   * leader, then to each other member in turn, each attempt bounded by {@link #ATTEMPT_MILLIS} (a hung daemon
+   * costs one attempt, not the whole call). A dead member, an election in progress and a member that is not the
+   * leader are retried (every storage call is idempotent: a write carries its offset and bytes) until
+   * {@link #REPLICATED_DEADLINE_MILLIS}; any other answer is final.
+   */
+  private <T> T callReplicated(StorageGroup g, Rpc<T> rpc) {
+    List<String> members = new java.util.ArrayList<>();
+    g.getMembersList().forEach(m -> members.add(m.getAddress()));
+    String target = leaders.getOrDefault(g.getGroupId(), members.get(0));
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(REPLICATED_DEADLINE_MILLIS);
+    StatusRuntimeException last = null;
+    int attempt = 0;
+    while (true) {
+      ManagedChannel ch = channel(target);
+      if (ch.getState(false) == io.grpc.ConnectivityState.TRANSIENT_FAILURE) {
+        ch.resetConnectBackoff();
+      }
+      try {
+        T reply = rpc.run(StorageServiceGrpc.newBlockingStub(ch)
+            .withDeadlineAfter(ATTEMPT_MILLIS, TimeUnit.MILLISECONDS), g.getGroupId());
+        leaders.put(g.getGroupId(), target);
+        return reply;
+      } catch (StatusRuntimeException e) {
+        io.grpc.Status.Code c = e.getStatus().getCode();
+        if (c != io.grpc.Status.Code.UNAVAILABLE && c != io.grpc.Status.Code.DEADLINE_EXCEEDED) {
+          throw e;
+        }
+        last = e;
+      }
+      attempt++;
+      if (System.nanoTime() >= deadline) {
+        throw last;
+      }
+      Metadata trailers = last.getTrailers();
+      String hint = trailers == null ? null : trailers.get(LEADER_KEY);
+      if (hint != null && members.contains(hint) && !hint.equals(target)) {
+        target = hint;
+      } else {
+        target = members.get((members.indexOf(target) + 1) % members.size());
+        if (attempt % members.size() == 0) {
+          // A whole round without a leader: an election is running; wait a little before the next round.
+          try {
+            Thread.sleep(Math.min(1000, 100L * attempt / members.size()));
+          } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            throw last;
+          }
+        }
+      }
     }
   }
 
@@ -191,20 +276,7 @@ public final class StorageClient implements AutoCloseable {
     return StorageServiceGrpc.newBlockingStub(ch).withDeadlineAfter(CALL_TIMEOUT_SECONDS, TimeUnit.SECONDS);
   }
 
-  private ManagedChannel channel(String groupId) throws IOException {
-    List<StorageDaemon> members = groups.get(groupId);
-    if (members == null) {
-      try {
-        refreshLayout();
-      } catch (MetaException e) {
-        throw new IOException("cannot resolve storage group " + groupId + ": " + e.getMessage(), e);
-      }
-      members = groups.get(groupId);
-      if (members == null || members.isEmpty()) {
-        throw new IOException("storage group " + groupId + " has no daemons");
-      }
-    }
-    String address = members.get(0).getAddress();
+  private ManagedChannel channel(String address) {
     return channels.computeIfAbsent(address, a -> {
       HostPort hp = HostPort.parse(a);
       return NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext()

@@ -35,6 +35,11 @@ public final class MetaCommand implements Callable<Integer> {
   @Option(names = "--dir", required = true, paramLabel = "DIR", description = "data directory of this replica")
   Path dir;
 
+  @Option(names = "--replication", paramLabel = "N", defaultValue = "1",
+      description = "copies of each chunk (1, 2 or 3) for the root volume and subvolumes created without one; "
+          + "groups of N storage daemons are formed for it (default: ${DEFAULT-VALUE})")
+  int replication;
+
   private final PrintStream stdout;
 
   public MetaCommand() {
@@ -51,7 +56,11 @@ public final class MetaCommand implements Callable<Integer> {
     if (!peerMap.containsKey(id)) {
       throw new UserError("--id " + id + " is not among --peers " + String.join(",", peerMap.keySet()));
     }
+    if (replication < 1 || replication > 3) {
+      throw new UserError("--replication must be 1, 2 or 3, got " + replication);
+    }
     MetaServer server = MetaServer.start(new MetaServer.Config(id, peerMap, dir));
+    server.setDefaultReplication(replication);
     CountDownLatch stop = new CountDownLatch(1);
     try (AutoCloseable restore = Signals.onTerminate(stop::countDown)) {
       // Safety net for exits that do not come through the signal handlers.

@@ -155,6 +155,7 @@ public final class MetaServer implements AutoCloseable {
   private final WatchService watch;
   private final SessionReaper reaper;
   private ChunkCollector collector;
+  private io.shoalfs.meta.raft.GroupFormer former;
   private boolean closed;
 
   private MetaServer(Config config, RaftServer raft, Server grpc, MetaStateMachine stateMachine,
@@ -216,6 +217,7 @@ public final class MetaServer implements AutoCloseable {
     LOG.info("meta {}: serving raft={} client={} dir={}", cfg.id(), raftAddr, clientAddr, cfg.dir());
     MetaServer server = new MetaServer(cfg, raft, grpc, sm, submitter, watch, reaper);
     // Garbage collection of chunk data, on the leader (like session expiry).
+    server.former = io.shoalfs.meta.raft.GroupFormer.start(raft, GROUP_ID, sm, submitter);
     server.collector = ChunkCollector.start(raft, GROUP_ID, sm, submitter, new StorageChunkDeleter(),
         ChunkCollector.Tuning.DEFAULTS);
     return server;
@@ -308,6 +310,14 @@ public final class MetaServer implements AutoCloseable {
     return submitter.groupCommit();
   }
 
+  /**
+   * How many copies chunks of the root volume and of subvolumes created without a replication get (1, 2 or 3):
+   * placement on the leader; the group former forms groups of it.
+   */
+  public void setDefaultReplication(int replication) {
+    stateMachine.placement().setDefaultReplication(replication);
+  }
+
   /** The garbage collector of chunk data (diagnostics and tests: chunks deleted, rows released). */
   public ChunkCollector chunkCollector() {
     return collector;
@@ -332,6 +342,7 @@ public final class MetaServer implements AutoCloseable {
     closed = true;
     GrpcServers.stop(grpc, 2000);
     collector.close();
+    former.close();
     reaper.close();
     submitter.close();
     closeQuietly(raft);

@@ -40,6 +40,11 @@ public final class StorageCommand implements Callable<Integer> {
       description = "Address of the storage API; registered with the metadata service, so clients must reach it.")
   String listen;
 
+  @Option(names = "--raft-listen", paramLabel = "HOST:PORT",
+      description = "Address of this daemon's Raft server for replicated storage groups. Default: none (the daemon "
+          + "serves only groups of one, unreplicated).")
+  String raftListen;
+
   @Option(names = "--capacity", paramLabel = "SIZE",
       description = "Bytes of chunk data to accept (e.g. 100Gi). Default: the free space of DIR's filesystem now.")
   String capacity;
@@ -54,7 +59,11 @@ public final class StorageCommand implements Callable<Integer> {
       throw new UserError("--id must not be empty");
     }
     parse("--meta", () -> MetaAddresses.clientAddresses(meta));
-    StorageServer.Config cfg = new StorageServer.Config(id, meta, dir, address, capacityBytes());
+    HostPort raft = raftListen == null ? null : parse("--raft-listen", () -> HostPort.parse(raftListen));
+    if (raft != null && raft.equals(address)) {
+      throw new UserError("--raft-listen must differ from --listen (" + address + ")");
+    }
+    StorageServer.Config cfg = new StorageServer.Config(id, meta, dir, address, capacityBytes(), raft);
 
     CountDownLatch stop = new CountDownLatch(1);
     Signals.onTerminate(stop::countDown);

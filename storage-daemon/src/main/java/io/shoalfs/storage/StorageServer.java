@@ -8,6 +8,7 @@ import io.shoalfs.common.net.HostPort;
 import io.shoalfs.common.net.MetaAddresses;
 import io.shoalfs.proto.meta.StorageDaemon;
 import io.shoalfs.storage.grpc.StorageGrpcService;
+import io.shoalfs.storage.raft.StorageGroups;
 import io.shoalfs.storage.store.ChunkStore;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -44,8 +45,15 @@ public final class StorageServer implements AutoCloseable {
    * @param listen where the storage API listens; also the address registered for clients, so it must be one
    *     they can reach (not 0.0.0.0)
    * @param capacityBytes bytes of chunk data to accept; 0 = the free space of {@code dir}'s filesystem at start
+   * @param raftListen where this daemon's Raft server for storage groups listens (null: it joins no group and
+   *     serves only single-daemon groups)
    */
-  public record Config(String id, String metaAddrs, Path dir, HostPort listen, long capacityBytes) {
+  public record Config(String id, String metaAddrs, Path dir, HostPort listen, long capacityBytes,
+      HostPort raftListen) {
+    public Config(String id, String metaAddrs, Path dir, HostPort listen, long capacityBytes) {
+      this(id, metaAddrs, dir, listen, capacityBytes, null);
+    }
+
     public Config {
       Objects.requireNonNull(dir, "dir");
       Objects.requireNonNull(listen, "listen");
@@ -70,10 +78,12 @@ public final class StorageServer implements AutoCloseable {
   private final AtomicLong attempts = new AtomicLong();
 
   private final String diskId;
+  private final StorageGroups groups;
 
-  private StorageServer(Config cfg, ChunkStore store, Server grpc, String diskId) {
+  private StorageServer(Config cfg, ChunkStore store, Server grpc, String diskId, StorageGroups groups) {
     this.cfg = cfg;
     this.diskId = diskId;
+    this.groups = groups;
     this.store = store;
     this.grpc = grpc;
     this.meta = new MetaClient(MetaAddresses.clientAddresses(cfg.metaAddrs()), REGISTER_ATTEMPT);
@@ -91,19 +101,26 @@ public final class StorageServer implements AutoCloseable {
     // counts it once (`shoal local` runs several daemons on one disk). A configured capacity is an allotment.
     String diskId = cfg.capacityBytes() == 0 ? diskId(cfg.dir()) : "";
     if (cfg.capacityBytes() == 0) {
-      cfg = new Config(cfg.id(), cfg.metaAddrs(), cfg.dir(), cfg.listen(), freeSpace(cfg.dir()));
+      cfg = new Config(cfg.id(), cfg.metaAddrs(), cfg.dir(), cfg.listen(), freeSpace(cfg.dir()), cfg.raftListen());
     }
     ChunkStore store = ChunkStore.open(cfg.dir().resolve("db"), cfg.capacityBytes());
+    StorageGroups groups = null;
     Server grpc;
     try {
-      grpc = GrpcServers.startTcp(cfg.listen(), List.of(new StorageGrpcService(cfg.id(), store)));
+      if (cfg.raftListen() != null) {
+        groups = StorageGroups.start(cfg.id(), cfg.dir().resolve("raft"), cfg.raftListen(), store);
+      }
+      grpc = GrpcServers.startTcp(cfg.listen(), List.of(new StorageGrpcService(cfg.id(), store, groups)));
     } catch (IOException | RuntimeException e) {
+      if (groups != null) {
+        groups.close();
+      }
       store.close();
       throw new IOException("cannot listen on " + cfg.listen() + ": " + e.getMessage(), e);
     }
     LOG.info("storage {} listening on {} (capacity {}, used {}, data in {})", cfg.id(), cfg.listen(),
         Sizes.format(store.capacityBytes()), Sizes.format(store.usedBytes()), cfg.dir());
-    StorageServer server = new StorageServer(cfg, store, grpc, diskId);
+    StorageServer server = new StorageServer(cfg, store, grpc, diskId, groups);
     server.registrar.start();
     return server;
   }
@@ -134,6 +151,7 @@ public final class StorageServer implements AutoCloseable {
   private void register() {
     StorageDaemon self = StorageDaemon.newBuilder()
         .setId(cfg.id()).setAddress(cfg.listen().toString()).setCapacityBytes(cfg.capacityBytes()).setDiskId(diskId)
+        .setRaftAddress(cfg.raftListen() == null ? "" : cfg.raftListen().toString())
         .build();
     try {
       registerUntilClosed(self);
@@ -195,6 +213,11 @@ public final class StorageServer implements AutoCloseable {
     return cfg.id();
   }
 
+  /** This daemon's own chunk store (tests look at one member's copy of a replicated chunk). */
+  public ChunkStore store() {
+    return store;
+  }
+
   public HostPort address() {
     return cfg.listen();
   }
@@ -211,6 +234,9 @@ public final class StorageServer implements AutoCloseable {
     // within one REGISTER_ATTEMPT at most, so close() need not wait for it.
     meta.close();
     GrpcServers.stop(grpc, GRPC_GRACE_MILLIS);
+    if (groups != null) {
+      groups.close();
+    }
     store.close();
     LOG.info("storage {} stopped", cfg.id());
   }

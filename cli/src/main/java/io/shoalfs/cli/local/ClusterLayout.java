@@ -44,9 +44,11 @@ public record ClusterLayout(List<Integer> metaPorts, List<Integer> storagePorts)
         meta.add(p);
       }
     }
+    // A storage daemon takes two ports: its storage API and (p + 1) its Raft server for replicated groups.
     while (storage.size() < storageDaemons) {
-      int p = Ports.freePort();
-      if (!storage.contains(p) && !meta.contains(p) && !meta.contains(p - 1)) {
+      int p = Ports.freePortPair();
+      if (!storage.contains(p) && !storage.contains(p + 1) && !storage.contains(p - 1) && !meta.contains(p)
+          && !meta.contains(p - 1) && !meta.contains(p + 1)) {
         storage.add(p);
       }
     }
@@ -100,6 +102,9 @@ public record ClusterLayout(List<Integer> metaPorts, List<Integer> storagePorts)
     for (int p : storagePorts) {
       if (!Ports.isFree(p)) {
         busy.add(p);
+      }
+      if (!Ports.isFree(p + 1)) {
+        busy.add(p + 1);
       }
     }
     return busy;

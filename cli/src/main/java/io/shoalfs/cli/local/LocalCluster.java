@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,7 +25,11 @@ public final class LocalCluster implements AutoCloseable {
   private static final long START_TIMEOUT_SECONDS = 120;
   private static final long STOP_GRACE_SECONDS = 20;
 
-  public record Options(Path dir, Path mount, int metaReplicas, int storageDaemons, Path libfuse) {}
+  public record Options(Path dir, Path mount, int metaReplicas, int storageDaemons, Path libfuse, int replication) {
+    public Options(Path dir, Path mount, int metaReplicas, int storageDaemons, Path libfuse) {
+      this(dir, mount, metaReplicas, storageDaemons, libfuse, 1);
+    }
+  }
 
   private final Options options;
   private final ClusterLayout layout;
@@ -47,18 +52,23 @@ public final class LocalCluster implements AutoCloseable {
     for (int i = 0; i < layout.metaPorts().size(); i++) {
       String id = ClusterLayout.metaId(i);
       metas.add(launch("meta-" + id, command("meta", "--id", id, "--peers", layout.metaPeers(),
-          "--dir", options.dir().resolve("meta").resolve(id).toString())));
+          "--dir", options.dir().resolve("meta").resolve(id).toString(),
+          "--replication", String.valueOf(options.replication()))));
     }
     awaitReady(metas);
     out.println("meta: " + layout.metaAddrs());
     out.flush();
     for (int i = 0; i < layout.storagePorts().size(); i++) {
       String id = ClusterLayout.storageId(i);
+      int port = layout.storagePorts().get(i);
       storages.add(launch("storage-" + id, command("storage", "--id", id, "--meta", layout.metaAddrs(),
           "--dir", options.dir().resolve("storage").resolve(id).toString(),
-          "--listen", ClusterLayout.HOST + ":" + layout.storagePorts().get(i))));
+          "--listen", ClusterLayout.HOST + ":" + port, "--raft-listen", ClusterLayout.HOST + ":" + (port + 1))));
     }
     awaitReady(storages);
+    if (options.replication() > 1) {
+      awaitGroup(options.replication());
+    }
     mount = launch("mount", command("mount", "--meta", layout.metaAddrs(), options.mount().toString()));
     awaitReady(List.of(mount));
     out.println("ready: " + options.mount());
@@ -68,6 +78,33 @@ public final class LocalCluster implements AutoCloseable {
   /** Completes, with a one-line reason, when a component keeps crashing and the cluster cannot go on. */
   public CompletableFuture<String> fatal() {
     return fatal;
+  }
+
+  /** Waits until the metadata leader formed a storage group of {@code r} daemons (the mount's first writes need it). */
+  private void awaitGroup(int r) throws IOException {
+    try (io.shoalfs.client.MetaClient client = io.shoalfs.client.MetaClient.connect(layout.metaAddrs())) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_TIMEOUT_SECONDS);
+      while (System.nanoTime() < deadline && !stopping) {
+        try {
+          for (io.shoalfs.proto.meta.StorageGroup g : client.getLayout().getGroupsList()) {
+            if (g.getReplicated() && g.getMembersCount() == r) {
+              LOG.info("storage group {} formed", g.getGroupId());
+              return;
+            }
+          }
+        } catch (io.shoalfs.client.MetaException e) {
+          // no leader yet: try again
+        }
+        try {
+          Thread.sleep(200);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted while waiting for storage groups");
+        }
+      }
+      throw new IOException("no storage group of " + r + " daemons was formed within " + START_TIMEOUT_SECONDS
+          + " s; see " + logs.resolve("meta-m1.log"));
+    }
   }
 
   private static void awaitReady(List<Supervised> slots) throws IOException {

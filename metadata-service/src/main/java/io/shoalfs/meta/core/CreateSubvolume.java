@@ -23,9 +23,14 @@ final class CreateSubvolume {
 
   static MetaReply apply(Tx tx, WriteContext ctx, CreateSubvolumeRequest r) throws FsError {
     Names.checkSafe("subvolume", r.getName());
+    if (r.getReplication() > 3) {
+      throw FsError.of(Code.EINVAL, "replication must be 1, 2 or 3 (0 = the cluster's default), got %d",
+          r.getReplication());
+    }
     SubvolumeRecord existing = tx.get(MetaTables.SUBVOLUMES, r.getName());
     if (existing != null) {
-      if (existing.getCapacityBytes() != r.getCapacityBytes() || existing.getInodesLimit() != r.getInodesLimit()) {
+      if (existing.getCapacityBytes() != r.getCapacityBytes() || existing.getInodesLimit() != r.getInodesLimit()
+          || existing.getReplication() != r.getReplication()) {
         throw FsError.of(Code.EEXIST, "subvolume '%s' exists with size %d bytes and inode limit %d", r.getName(),
             existing.getCapacityBytes(), existing.getInodesLimit());
       }
@@ -34,7 +39,8 @@ final class CreateSubvolume {
     long root = ctx.id(0);
     InodeRecord dir = Inodes.newInode(FileType.DIRECTORY, ROOT_MODE, 0, 0, root, root, ctx.nowNs());
     SubvolumeRecord rec = SubvolumeRecord.newBuilder().setName(r.getName()).setRootIno(root)
-        .setCapacityBytes(r.getCapacityBytes()).setInodesLimit(r.getInodesLimit()).setCreatedNs(ctx.nowNs()).build();
+        .setCapacityBytes(r.getCapacityBytes()).setInodesLimit(r.getInodesLimit()).setCreatedNs(ctx.nowNs())
+        .setReplication(r.getReplication()).build();
     tx.put(MetaTables.INODES, root, dir);
     tx.put(MetaTables.USAGE, root, UsageRecord.newBuilder().setInodes(1).setBytesLimit(r.getCapacityBytes())
         .setInodesLimit(r.getInodesLimit()).build());

@@ -21,7 +21,7 @@ public final class MetaOps {
            CREATE_SUBVOLUME, DELETE_SUBVOLUME, SYMLINK, LINK, MKNOD, SET_XATTR, REMOVE_XATTR, FALLOCATE,
            OPEN_SESSION, RENEW_SESSION, CLOSE_SESSION, EXPIRE_SESSIONS, OPEN_FILE, CLOSE_FILE, SET_LOCK,
            CANCEL_LOCK, RELEASE_LOCKS, RESERVE, RESIZE_SUBVOLUME, RELEASE_ORPHANS, CREATE_SNAPSHOT, DELETE_SNAPSHOT,
-           CLONE_SUBVOLUME, PURGE_HISTORY, CREATE_GROUP_SNAPSHOT -> false;
+           CLONE_SUBVOLUME, PURGE_HISTORY, CREATE_GROUP_SNAPSHOT, FORM_STORAGE_GROUP -> false;
       case OP_NOT_SET -> throw new IllegalArgumentException("request has no operation");
     };
   }
@@ -82,6 +82,7 @@ public final class MetaOps {
       case RESERVE -> Quotas.reserve(tx, ctx, r.getReserve());
       case RESIZE_SUBVOLUME -> Quotas.resize(tx, ctx, r.getResizeSubvolume());
       case RELEASE_ORPHANS -> OrphanChunks.release(tx, ctx, r.getReleaseOrphans());
+      case FORM_STORAGE_GROUP -> Daemons.formGroup(tx, ctx, r.getFormStorageGroup());
       case CREATE_SNAPSHOT -> Snapshots.create(tx, ctx, r.getCreateSnapshot());
       case DELETE_SNAPSHOT -> Snapshots.delete(tx, ctx, r.getDeleteSnapshot());
       case CLONE_SUBVOLUME -> Clones.clone(tx, ctx, r.getCloneSubvolume());

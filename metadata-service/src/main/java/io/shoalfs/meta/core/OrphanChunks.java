@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import io.shoalfs.proto.meta.StorageGroup;
 import java.util.Set;
 import java.util.function.Predicate;
 
@@ -42,7 +43,7 @@ public final class OrphanChunks {
   public record Orphan(long chunkId, String groupId) {}
 
   /** A round's work: orphans to delete, and the key to resume the scan after ({@code -1}: wrapped around). */
-  public record Pick(List<Orphan> orphans, long resumeAfter, Map<String, String> addresses) {}
+  public record Pick(List<Orphan> orphans, long resumeAfter, Map<String, StorageGroup> groups) {}
 
   /**
    * THE hook that decides whether a chunk may be deleted: true if anything still references chunk
@@ -85,14 +86,14 @@ public final class OrphanChunks {
       return out.size() < max && scanned[0] < scanLimit;
     });
     boolean more = out.size() >= max || scanned[0] >= scanLimit;
-    return new Pick(out, more ? last[0] : -1, addresses(tx));
+    return new Pick(out, more ? last[0] : -1, groups(tx));
   }
 
-  /** Storage group -> address of its daemon (each daemon is its own group for now). */
-  public static Map<String, String> addresses(Tx tx) {
-    Map<String, String> out = new HashMap<>();
-    for (DaemonRecord d : Daemons.all(tx)) {
-      out.put(Daemons.groupOf(d.getId()), d.getAddress());
+  /** Storage group id -> the group with its members' addresses (each daemon alone, and the replicated groups). */
+  public static Map<String, StorageGroup> groups(Tx tx) {
+    Map<String, StorageGroup> out = new HashMap<>();
+    for (StorageGroup g : GetLayout.read(tx).getLayout().getGroupsList()) {
+      out.put(g.getGroupId(), g);
     }
     return out;
   }

@@ -21,6 +21,9 @@ final class RegisterDaemon {
     Names.checkSafe("daemon", d.getId());
     try {
       HostPort.parse(d.getAddress());
+      if (!d.getRaftAddress().isEmpty()) {
+        HostPort.parse(d.getRaftAddress());
+      }
     } catch (IllegalArgumentException e) {
       throw FsError.of(Code.EINVAL, "daemon %s: %s", d.getId(), e.getMessage());
     }
@@ -30,6 +33,7 @@ final class RegisterDaemon {
         .setAddress(d.getAddress())
         .setCapacityBytes(d.getCapacityBytes())
         .setDiskId(d.getDiskId())
+        .setRaftAddress(d.getRaftAddress())
         .setRegisteredNs(old != null ? old.getRegisteredNs() : ctx.nowNs())
         .build());
     return Inodes.empty();

@@ -50,7 +50,7 @@ public final class Scope {
       // The leader's own housekeeping (session expiry, orphan release, history purge) carries no session: the
       // submitter refuses those ops from any client (EPERM) before they reach the log.
       case OPEN_SESSION, RENEW_SESSION, CLOSE_SESSION, EXPIRE_SESSIONS, GET_LAYOUT, RELEASE_ORPHANS,
-           PURGE_HISTORY -> {
+           PURGE_HISTORY, FORM_STORAGE_GROUP -> {
         return;
       }
       default -> { }

@@ -23,7 +23,7 @@ final class Subvolumes {
   private static Subvolume toWire(Tx tx, SubvolumeRecord r, int sessions) {
     Subvolume.Builder b = Subvolume.newBuilder().setName(r.getName()).setRootIno(r.getRootIno())
         .setCapacityBytes(r.getCapacityBytes()).setCreatedNs(r.getCreatedNs()).setInodesLimit(r.getInodesLimit())
-        .setMountSessions(sessions).setCloneOf(r.getCloneOf());
+        .setMountSessions(sessions).setCloneOf(r.getCloneOf()).setReplication(r.getReplication());
     if (!r.getCloneOf().isEmpty()) {
       // The snapshot the clone was made from ("" = the live source, through an implicit snapshot).
       io.shoalfs.proto.records.VolumeVersionsRecord vv = tx.get(MetaTables.SNAP_VOLUMES, r.getCloneSourceRoot());

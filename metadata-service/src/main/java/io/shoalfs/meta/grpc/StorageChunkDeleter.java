@@ -26,11 +26,29 @@ public final class StorageChunkDeleter implements ChunkDeleter {
   private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
 
   @Override
-  public void delete(String address, long chunkId) throws IOException {
+  public void delete(io.shoalfs.proto.meta.StorageGroup group, long chunkId) throws IOException {
+    if (!group.getReplicated()) {
+      delete(group.getMembers(0).getAddress(), "", chunkId);
+      return;
+    }
+    // A replicated group: its leader takes the delete; the other members answer UNAVAILABLE.
+    IOException last = null;
+    for (io.shoalfs.proto.meta.StorageDaemon m : group.getMembersList()) {
+      try {
+        delete(m.getAddress(), group.getGroupId(), chunkId);
+        return;
+      } catch (IOException e) {
+        last = e;
+      }
+    }
+    throw last != null ? last : new IOException("storage group " + group.getGroupId() + " has no members");
+  }
+
+  private void delete(String address, String groupId, long chunkId) throws IOException {
     ManagedChannel ch = channel(address);
     try {
       StorageServiceGrpc.newBlockingStub(ch).withDeadlineAfter(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
-          .deleteChunk(DeleteChunkRequest.newBuilder().setChunkId(chunkId).build());
+          .deleteChunk(DeleteChunkRequest.newBuilder().setChunkId(chunkId).setGroupId(groupId).build());
     } catch (StatusRuntimeException e) {
       // The next attempt (after the collector's back-off) must connect anew, not wait out gRPC's own back-off.
       ch.resetConnectBackoff();

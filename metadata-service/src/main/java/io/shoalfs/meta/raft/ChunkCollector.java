@@ -154,14 +154,14 @@ public final class ChunkCollector implements AutoCloseable {
       if (failedNow.contains(group)) {
         continue;
       }
-      String address = pick.addresses().get(group);
-      if (address == null) {
+      io.shoalfs.proto.meta.StorageGroup members = pick.groups().get(group);
+      if (members == null || members.getMembersCount() == 0) {
         failed(group, "no storage daemon is registered for it");
         failedNow.add(group);
         continue;
       }
       try {
-        deleter.delete(address, o.chunkId());
+        deleter.delete(members, o.chunkId());
         done.add(o.chunkId());
         deleted.incrementAndGet();
         worked.add(group);

@@ -172,7 +172,7 @@ public final class GroupCommit implements AutoCloseable {
       BatchedCall.Builder b = BatchedCall.newBuilder().setClientId(c.getClientId()).setCallId(c.getCallId())
           .setAckedCallId(c.getAckedCallId()).setRequest(c.getRequest()).setSessionId(c.getSessionId());
       if (MetaOps.needsPlacement(c.getRequest().getOpCase())) {
-        b.setGroupId(stateMachine.choosePlacement());
+        b.setGroupId(stateMachine.choosePlacement(c.getRequest()));
       }
       entry.addCalls(b);
     }

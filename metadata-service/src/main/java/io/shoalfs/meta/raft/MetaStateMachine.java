@@ -339,13 +339,18 @@ public final class MetaStateMachine extends BaseStateMachine {
   }
 
   /** The storage group of a new chunk, chosen on the leader when a batch is formed. */
-  String choosePlacement() {
+  String choosePlacement(io.shoalfs.proto.meta.MetaRequest request) {
     lock.readLock().lock();
     try {
-      return store == null ? "" : placement.choose(store.begin());
+      return store == null ? "" : placement.choose(store.begin(), request);
     } finally {
       lock.readLock().unlock();
     }
+  }
+
+  /** The leader's placement policy (its default replication is set by the server's configuration). */
+  public Placement placement() {
+    return placement;
   }
 
   /** Entries without a state machine part (configuration, leader start) still move the applied index. */

@@ -125,6 +125,9 @@ public final class MetaSubmitter implements AutoCloseable {
     if (op == MetaRequest.OpCase.RELEASE_ORPHANS && !internalClientId.equals(call.getClientId())) {
       throw new FsError(Code.EPERM, "orphan chunks are released by the leader's collector only");
     }
+    if (op == MetaRequest.OpCase.FORM_STORAGE_GROUP && !internalClientId.equals(call.getClientId())) {
+      throw new FsError(Code.EPERM, "storage groups are formed by the leader only");
+    }
     if (op == MetaRequest.OpCase.PURGE_HISTORY && !internalClientId.equals(call.getClientId())) {
       throw new FsError(Code.EPERM, "snapshot history is purged by the leader only");
     }

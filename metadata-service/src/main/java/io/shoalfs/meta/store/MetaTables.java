@@ -16,6 +16,7 @@ import io.shoalfs.proto.records.OpenCountRecord;
 import io.shoalfs.proto.records.ReservationRecord;
 import io.shoalfs.proto.records.SessionRecord;
 import io.shoalfs.proto.records.UnlinkedRecord;
+import io.shoalfs.proto.records.StorageGroupRecord;
 import io.shoalfs.proto.records.SubvolumeRecord;
 import io.shoalfs.proto.records.UsageRecord;
 import java.util.List;
@@ -119,6 +120,9 @@ public final class MetaTables {
       new TableDef<>("spaces", Codec.U64, Codec.proto(SpaceRecord.parser()));
   public static final TableDef<byte[], Long> WHITEOUTS = new TableDef<>("whiteouts", Codec.BYTES, Codec.U64);
   public static final TableDef<Long, Long> CHUNK_REFS = new TableDef<>("chunk_refs", Codec.U64, Codec.U64);
+  /** storage_groups: group id (UTF-8) to its members; a group is recorded once every member joined it. */
+  public static final TableDef<String, StorageGroupRecord> STORAGE_GROUPS =
+      new TableDef<>("storage_groups", Codec.UTF8, Codec.proto(StorageGroupRecord.parser()));
 
   /** system["applied_index"]: term and index of the last log entry whose effects are in this database. */
   public static final SystemKey<AppliedIndexRecord> APPLIED_INDEX =
@@ -128,7 +132,7 @@ public final class MetaTables {
   public static final List<TableDef<?, ?>> ALL =
       List.of(INODES, DENTRIES, CHUNKS, SUBVOLUMES, DAEMONS, USAGE, ORPHAN_CHUNKS, CLIENT_CALLS, XATTRS, SYSTEM,
           SESSIONS, OPENS, OPEN_INODES, UNLINKED, LOCKS, SESSION_LOCKS, RESERVATIONS,
-          SNAP_VOLUMES, HISTORY, BORN, SPACES, WHITEOUTS, CHUNK_REFS);
+          SNAP_VOLUMES, HISTORY, BORN, SPACES, WHITEOUTS, CHUNK_REFS, STORAGE_GROUPS);
 
   /** A typed key of the system table. */
   public record SystemKey<V>(String key, Codec<V> codec) {}

@@ -21,7 +21,13 @@ import io.shoalfs.proto.storage.TruncateChunkReply;
 import io.shoalfs.proto.storage.TruncateChunkRequest;
 import io.shoalfs.proto.storage.WriteChunkReply;
 import io.shoalfs.proto.storage.WriteChunkRequest;
+import io.shoalfs.proto.storage.JoinGroupReply;
+import io.shoalfs.proto.storage.JoinGroupRequest;
+import io.shoalfs.proto.storage.StorageLogEntry;
+import io.shoalfs.proto.storage.StorageLogReply;
 import io.shoalfs.storage.core.StorageException;
+import io.shoalfs.storage.raft.Replies;
+import io.shoalfs.storage.raft.StorageGroups;
 import io.shoalfs.storage.store.ChunkStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,14 +53,74 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
 
   private final String daemonId;
   private final ChunkStore store;
+  /** This daemon's storage groups (null: it serves none, only its own chunks). */
+  private final StorageGroups groups;
 
   public StorageGrpcService(String daemonId, ChunkStore store) {
+    this(daemonId, store, null);
+  }
+
+  public StorageGrpcService(String daemonId, ChunkStore store, StorageGroups groups) {
     this.daemonId = daemonId;
     this.store = store;
+    this.groups = groups;
+  }
+
+  /** Requests naming a replicated group go through its log (or its read index); the reply when applied. */
+  private <T> boolean viaGroup(String groupId, StreamObserver<T> out,
+      java.util.function.Supplier<java.util.concurrent.CompletableFuture<StorageLogReply>> call,
+      java.util.function.Function<StorageLogReply, T> ok) {
+    if (groupId.isEmpty()) {
+      return false;
+    }
+    if (groups == null) {
+      out.onError(Status.FAILED_PRECONDITION.withDescription("daemon " + daemonId + " serves no storage groups")
+          .asRuntimeException());
+      return true;
+    }
+    call.get().whenComplete((reply, t) -> {
+      if (t != null) {
+        Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+        out.onError(c instanceof io.grpc.StatusRuntimeException sre ? sre
+            : Status.UNAVAILABLE.withDescription(String.valueOf(c)).asRuntimeException());
+        return;
+      }
+      io.grpc.StatusRuntimeException err = Replies.toError(reply);
+      if (err != null) {
+        out.onError(err);
+        return;
+      }
+      out.onNext(ok.apply(reply));
+      out.onCompleted();
+    });
+    return true;
+  }
+
+  /** Joins a storage group (the metadata leader's group former asks every member before recording it). */
+  @Override
+  public void joinGroup(JoinGroupRequest req, StreamObserver<JoinGroupReply> out) {
+    if (groups == null) {
+      out.onError(Status.FAILED_PRECONDITION.withDescription("daemon " + daemonId + " has no raft address")
+          .asRuntimeException());
+      return;
+    }
+    try {
+      groups.join(req.getGroupId(), req.getMembersList());
+    } catch (java.io.IOException | RuntimeException e) {
+      out.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
+      return;
+    }
+    out.onNext(JoinGroupReply.getDefaultInstance());
+    out.onCompleted();
   }
 
   @Override
   public void writeChunk(WriteChunkRequest req, StreamObserver<WriteChunkReply> out) {
+    if (viaGroup(req.getGroupId(), out, () -> groups.submit(req.getGroupId(),
+        StorageLogEntry.newBuilder().setWrite(req.toBuilder().clearData()).build(), req.getData()),
+        r -> WriteChunkReply.getDefaultInstance())) {
+      return;
+    }
     respond(out, () -> {
       // A read-only view: no copy of the payload before the store cuts it into blocks.
       store.write(req.getChunkId(), req.getEpoch(), Integer.toUnsignedLong(req.getOffset()),
@@ -65,6 +131,10 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
 
   @Override
   public void readChunk(ReadChunkRequest req, StreamObserver<ReadChunkReply> out) {
+    if (viaGroup(req.getGroupId(), out, () -> groups.read(req.getGroupId(), req),
+        r -> ReadChunkReply.newBuilder().setData(r.getData()).build())) {
+      return;
+    }
     respond(out, () -> {
       long length = Integer.toUnsignedLong(req.getLength());
       if (length > Integer.MAX_VALUE) {
@@ -78,6 +148,11 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
 
   @Override
   public void truncateChunk(TruncateChunkRequest req, StreamObserver<TruncateChunkReply> out) {
+    if (viaGroup(req.getGroupId(), out, () -> groups.submit(req.getGroupId(),
+        StorageLogEntry.newBuilder().setTruncate(req).build(), com.google.protobuf.ByteString.EMPTY),
+        r -> TruncateChunkReply.getDefaultInstance())) {
+      return;
+    }
     respond(out, () -> {
       store.truncate(req.getChunkId(), req.getEpoch(), Integer.toUnsignedLong(req.getLength()));
       return TruncateChunkReply.getDefaultInstance();
@@ -86,6 +161,11 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
 
   @Override
   public void deleteChunk(DeleteChunkRequest req, StreamObserver<DeleteChunkReply> out) {
+    if (viaGroup(req.getGroupId(), out, () -> groups.submit(req.getGroupId(),
+        StorageLogEntry.newBuilder().setDelete(req).build(), com.google.protobuf.ByteString.EMPTY),
+        r -> DeleteChunkReply.getDefaultInstance())) {
+      return;
+    }
     respond(out, () -> {
       store.delete(req.getChunkId());
       return DeleteChunkReply.getDefaultInstance();
@@ -94,12 +174,23 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
 
   @Override
   public void fenceChunk(FenceChunkRequest req, StreamObserver<FenceChunkReply> out) {
+    if (viaGroup(req.getGroupId(), out, () -> groups.submit(req.getGroupId(),
+        StorageLogEntry.newBuilder().setFence(req).build(), com.google.protobuf.ByteString.EMPTY),
+        r -> FenceChunkReply.newBuilder().setFence(r.getFence()).build())) {
+      return;
+    }
     respond(out, () -> FenceChunkReply.newBuilder().setFence(store.fence(req.getChunkId(), req.getEpoch())).build());
   }
 
   /** Every write acknowledged before this call is durable when it returns (the chunk ids are not needed). */
   @Override
   public void sync(SyncRequest req, StreamObserver<SyncReply> out) {
+    if (!req.getGroupId().isEmpty()) {
+      // A replicated write is acknowledged only once a majority synced its bytes: nothing left to do.
+      out.onNext(SyncReply.getDefaultInstance());
+      out.onCompleted();
+      return;
+    }
     respond(out, () -> {
       store.sync();
       return SyncReply.getDefaultInstance();
@@ -116,6 +207,11 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
   /** Copy-on-write inside the daemon (snapshots and clones): no bytes cross the network. */
   @Override
   public void copyChunk(CopyChunkRequest req, StreamObserver<CopyChunkReply> out) {
+    if (viaGroup(req.getGroupId(), out, () -> groups.submit(req.getGroupId(),
+        StorageLogEntry.newBuilder().setCopy(req).build(), com.google.protobuf.ByteString.EMPTY),
+        r -> CopyChunkReply.getDefaultInstance())) {
+      return;
+    }
     respond(out, () -> {
       store.copy(req.getFromChunkId(), req.getToChunkId(), Integer.toUnsignedLong(req.getOffset()),
           Integer.toUnsignedLong(req.getLength()));
@@ -147,7 +243,7 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
   }
 
   /** The one place domain errors become status codes. */
-  static Status toStatus(StorageException e) {
+  public static Status toStatus(StorageException e) {
     Status status = switch (e) {
       case StorageException.InvalidRange r -> Status.INVALID_ARGUMENT;
       case StorageException.CorruptBlock c -> Status.DATA_LOSS;

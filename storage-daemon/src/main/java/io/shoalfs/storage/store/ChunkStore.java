@@ -637,6 +637,75 @@ public final class ChunkStore implements AutoCloseable {
   }
 
   /** The underlying database: for tests and offline tools only; never write to it while requests run. */
+  // ---- replicated groups: the staged bytes of log entries and each group's applied index ----
+
+  /** Keeps the bytes of entry {@code index} of {@code group} until it is applied; durable when it returns. */
+  public void stage(String group, long index, ByteBuffer data) throws StorageException {
+    byte[] bytes = new byte[data.remaining()];
+    data.duplicate().get(bytes);
+    try (Held held = enter(); RocksStore.Batch batch = rocks.batch()) {
+      batch.putRaw(ChunkTables.STAGED, ChunkTables.stagedKey(group, index), bytes);
+      batch.commitSync();
+    } catch (RocksDBException e) {
+      throw failure("staging entry " + index + " of group " + group, e);
+    }
+  }
+
+  /** The staged bytes of an entry, or null (applied already, or never written here). */
+  public byte[] staged(String group, long index) throws StorageException {
+    try (Held held = enter()) {
+      return rocks.get(ChunkTables.STAGED, ChunkTables.stagedKey(group, index));
+    } catch (RocksDBException e) {
+      throw failure("reading staged entry " + index + " of group " + group, e);
+    }
+  }
+
+  /** Records entry {@code index} of {@code group} as applied and drops its staged bytes, in one batch. */
+  public void applied(String group, long index) throws StorageException {
+    try (Held held = enter(); RocksStore.Batch batch = rocks.batch()) {
+      batch.put(ChunkTables.APPLIED, group, index);
+      batch.deleteRaw(ChunkTables.STAGED, ChunkTables.stagedKey(group, index));
+      batch.commit();
+    } catch (RocksDBException e) {
+      throw failure("recording applied entry " + index + " of group " + group, e);
+    }
+  }
+
+  /** The highest applied log index of {@code group}, or -1 when nothing of it was applied here. */
+  public long appliedIndex(String group) throws StorageException {
+    try (Held held = enter()) {
+      Long i = rocks.get(ChunkTables.APPLIED, group);
+      return i == null ? -1 : i;
+    } catch (RocksDBException e) {
+      throw failure("reading the applied index of group " + group, e);
+    }
+  }
+
+  /** Drops the staged bytes of entries {@code fromIndex} and later of {@code group} (Ratis truncated them). */
+  public void dropStaged(String group, long fromIndex) throws StorageException {
+    try (Held held = enter(); RocksStore.Batch batch = rocks.batch()) {
+      batch.deleteRange(ChunkTables.STAGED, ChunkTables.stagedKey(group, fromIndex),
+          ChunkTables.stagedKey(group, -1L));
+      batch.commit();
+    } catch (RocksDBException e) {
+      throw failure("dropping staged entries of group " + group, e);
+    }
+  }
+
+  /**
+   * A range as it reads now, for a member that needs an applied entry's bytes again (Ratis re-sends an entry
+   * whose bytes are no longer staged): holes and deleted chunks read as zeros. Safe to send in place of the
+   * original bytes because the member applies every later entry too, and any byte that differs was changed
+   * by one of them.
+   */
+  public byte[] readForReplay(long chunkId, long offset, int length) throws StorageException {
+    try {
+      return read(chunkId, offset, length);
+    } catch (StorageException.Stale deleted) {
+      return new byte[length];
+    }
+  }
+
   public RocksStore rocks() {
     return rocks;
   }

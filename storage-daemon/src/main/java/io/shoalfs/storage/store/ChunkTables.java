@@ -24,6 +24,15 @@ import java.util.List;
  *       <td>{@link Fence}: u64 epoch ++ u64 daemon clock in ms (both big-endian). Writes and truncates must carry
  *           an epoch &gt;= the fence (unsigned); epoch 2^64-1 is the tombstone of a deleted chunk (refuses every
  *           write, truncate and read), dropped after the tombstone retention. No row = fence 0.</td></tr>
+ *   <tr><td>{@code staged}</td>
+ *       <td>UTF-8 storage group id ++ 0x00 ++ u64 Raft log index (big-endian)</td>
+ *       <td>the bytes of a replicated write (its entry's state-machine data), kept from the moment the entry is
+ *           written to this member's log until it is applied; synced when written, so a committed entry's bytes
+ *           survive a crash of a majority</td></tr>
+ *   <tr><td>{@code applied}</td>
+ *       <td>UTF-8 storage group id</td>
+ *       <td>u64 the highest log index of that group applied to the tables above (entries up to it are skipped
+ *           when Ratis replays the log after a restart)</td></tr>
  * </table>
  *
  * <p>Both tables change only together, in one WriteBatch per request, so the used-bytes sum always matches the
@@ -35,7 +44,16 @@ public final class ChunkTables {
 
   public static final TableDef<Long, Fence> FENCES = new TableDef<>("fences", Codec.U64, Fence.CODEC);
 
-  public static final List<TableDef<?, ?>> ALL = List.of(BLOCKS, CHUNKS, FENCES);
+  public static final TableDef<byte[], byte[]> STAGED = new TableDef<>("staged", Codec.BYTES, Codec.BYTES);
+  public static final TableDef<String, Long> APPLIED = new TableDef<>("applied", Codec.UTF8, Codec.U64);
+
+  public static final List<TableDef<?, ?>> ALL = List.of(BLOCKS, CHUNKS, FENCES, STAGED, APPLIED);
+
+  /** The key of a staged write: group id, a zero byte, the log index. */
+  public static byte[] stagedKey(String group, long index) {
+    byte[] g = group.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    return java.nio.ByteBuffer.allocate(g.length + 9).put(g).put((byte) 0).putLong(index).array();
+  }
 
   private ChunkTables() {}
 }

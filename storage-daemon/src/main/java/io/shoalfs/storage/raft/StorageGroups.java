@@ -1,0 +1,216 @@
+package io.shoalfs.storage.raft;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.shoalfs.common.net.HostPort;
+import io.shoalfs.proto.storage.GroupMember;
+import io.shoalfs.proto.storage.ReadChunkRequest;
+import io.shoalfs.proto.storage.StorageLogEntry;
+import io.shoalfs.proto.storage.StorageLogReply;
+import io.shoalfs.raft.RaftDefaults;
+import io.shoalfs.storage.store.ChunkStore;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.GroupManagementRequest;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.NotLeaderException;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.util.SizeInBytes;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The daemon's part in storage groups: one Ratis server hosting a division per group this daemon is a member of
+ * (Ratis keeps each group's log and configuration under {@code dir}, so the groups come back after a restart),
+ * each division a {@link ChunkStateMachine} over the daemon's one chunk store.
+ */
+public final class StorageGroups implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(StorageGroups.class);
+
+  /** Trailer of UNAVAILABLE from a member that is not the group's leader: the leader's storage address. */
+  public static final Metadata.Key<String> LEADER_KEY =
+      Metadata.Key.of("shoal-leader", Metadata.ASCII_STRING_MARSHALLER);
+
+  /** Largest write one entry carries (a chunk), with room for the header. */
+  static final SizeInBytes ENTRY_LIMIT = SizeInBytes.valueOf((4L << 20) + (64 << 10));
+
+  private final RaftServer server;
+  private final ExecutorService stagingPool;
+  private final ClientId localClient = ClientId.randomId();
+  private final AtomicLong calls = new AtomicLong();
+
+  private StorageGroups(RaftServer server, ExecutorService stagingPool) {
+    this.server = server;
+    this.stagingPool = stagingPool;
+  }
+
+  /** The Raft group id of a storage group id (stable: every member derives the same). */
+  public static RaftGroupId raftGroupId(String groupId) {
+    return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("shoal-storage-group:" + groupId)
+        .getBytes(StandardCharsets.UTF_8)));
+  }
+
+  public static StorageGroups start(String daemonId, Path dir, HostPort raftListen, ChunkStore store)
+      throws IOException {
+    RaftProperties p = RaftDefaults.base(dir, raftListen.host(), raftListen.port(), RaftDefaults.Timing.DEFAULTS);
+    // The bytes travel beside the log (state-machine data); entries and appends must fit a whole chunk's write.
+    RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(8L << 20));
+    RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(9L << 20));
+    GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(32L << 20));
+    RaftServerConfigKeys.Log.StateMachineData.setSync(p, true);
+    RaftServerConfigKeys.Log.StateMachineData.setCachingEnabled(p, true);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, false);
+    ExecutorService pool = Executors.newFixedThreadPool(2,
+        r -> Thread.ofPlatform().daemon().name("storage-staging").unstarted(r));
+    RaftServer server = RaftServer.newBuilder()
+        .setServerId(RaftPeerId.valueOf(daemonId))
+        .setGroup(RaftGroup.emptyGroup())
+        .setProperties(p)
+        .setStateMachineRegistry(gid -> new ChunkStateMachine(store, pool))
+        // Groups joined before are found in dir and recovered by Ratis itself; so is its empty placeholder.
+        .setOption(java.nio.file.Files.isDirectory(dir.resolve(RaftGroup.emptyGroup().getGroupId().getUuid().toString()))
+            ? org.apache.ratis.server.storage.RaftStorage.StartupOption.RECOVER
+            : org.apache.ratis.server.storage.RaftStorage.StartupOption.FORMAT)
+        .build();
+    server.start();
+    StorageGroups g = new StorageGroups(server, pool);
+    List<String> known = new ArrayList<>();
+    server.getGroupIds().forEach(id -> known.add(id.getUuid().toString()));
+    LOG.info("storage {}: raft on {} with {} group(s) from before", daemonId, raftListen, known.size());
+    return g;
+  }
+
+  /** Makes this daemon a member of {@code groupId} with {@code members}; a group it has already is kept. */
+  public void join(String groupId, List<GroupMember> members) throws IOException {
+    RaftGroupId gid = raftGroupId(groupId);
+    for (RaftGroupId have : server.getGroupIds()) {
+      if (have.equals(gid)) {
+        return;
+      }
+    }
+    List<RaftPeer> peers = new ArrayList<>();
+    for (GroupMember m : members) {
+      peers.add(RaftPeer.newBuilder().setId(m.getId()).setAddress(m.getRaftAddress())
+          .setClientAddress(m.getAddress()).build());
+    }
+    RaftClientReply reply = server.groupManagement(GroupManagementRequest.newAdd(localClient, server.getId(),
+        calls.incrementAndGet(), RaftGroup.valueOf(gid, peers)));
+    if (!reply.isSuccess()) {
+      throw new IOException("joining storage group " + groupId + ": " + reply.getException());
+    }
+    LOG.info("storage {}: joined group {} ({})", server.getId(), groupId, gid.getUuid());
+  }
+
+  /** True when this daemon is a member of {@code groupId}. */
+  public boolean isMember(String groupId) {
+    RaftGroupId gid = raftGroupId(groupId);
+    for (RaftGroupId have : server.getGroupIds()) {
+      if (have.equals(gid)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A mutation through the group's log; completes with the applied reply, or fails with a gRPC status. */
+  public CompletableFuture<StorageLogReply> submit(String groupId, StorageLogEntry entry,
+      com.google.protobuf.ByteString data) {
+    RaftClientRequest request = RaftClientRequest.newBuilder()
+        .setClientId(localClient).setServerId(server.getId()).setGroupId(raftGroupId(groupId))
+        .setCallId(calls.incrementAndGet()).setMessage(new ChunkStateMachine.Op(entry, data))
+        .setType(RaftClientRequest.writeRequestType()).build();
+    return send(groupId, request);
+  }
+
+  /** A linearizable read on this member (read index: served once its state covers the leader's commit). */
+  public CompletableFuture<StorageLogReply> read(String groupId, ReadChunkRequest req) {
+    RaftClientRequest request = RaftClientRequest.newBuilder()
+        .setClientId(localClient).setServerId(server.getId()).setGroupId(raftGroupId(groupId))
+        .setCallId(calls.incrementAndGet())
+        .setMessage(org.apache.ratis.protocol.Message.valueOf(
+            org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations.unsafeWrap(
+                req.toByteString().asReadOnlyByteBuffer())))
+        .setType(RaftClientRequest.readRequestType()).build();
+    return send(groupId, request);
+  }
+
+  private CompletableFuture<StorageLogReply> send(String groupId, RaftClientRequest request) {
+    if (!isMember(groupId)) {
+      return CompletableFuture.failedFuture(Status.NOT_FOUND
+          .withDescription("this daemon is not a member of storage group " + groupId).asRuntimeException());
+    }
+    CompletableFuture<RaftClientReply> f;
+    try {
+      f = server.submitClientRequestAsync(request);
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(unavailable(groupId, e.getMessage(), null));
+    }
+    return f.orTimeout(30, TimeUnit.SECONDS).handle((reply, t) -> {
+      if (t != null) {
+        throw new CompletionException(unavailable(groupId, String.valueOf(rootOf(t)), null));
+      }
+      if (!reply.isSuccess()) {
+        Throwable e = reply.getException();
+        NotLeaderException nle = reply.getNotLeaderException();
+        if (nle != null) {
+          RaftPeer leader = nle.getSuggestedLeader();
+          throw new CompletionException(unavailable(groupId, "not the group's leader",
+              leader == null ? null : leader.getClientAddress()));
+        }
+        throw new CompletionException(unavailable(groupId, String.valueOf(e), null));
+      }
+      try {
+        return StorageLogReply.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
+      } catch (InvalidProtocolBufferException e) {
+        throw new CompletionException(Status.INTERNAL.withDescription("unreadable group reply").asRuntimeException());
+      }
+    });
+  }
+
+  private static Throwable rootOf(Throwable t) {
+    while ((t instanceof CompletionException || t instanceof java.util.concurrent.ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  private static StatusRuntimeException unavailable(String groupId, String why, String leader) {
+    Metadata m = new Metadata();
+    if (leader != null && !leader.isEmpty()) {
+      m.put(LEADER_KEY, leader);
+    }
+    return Status.UNAVAILABLE.withDescription("storage group " + groupId + ": " + why).asRuntimeException(m);
+  }
+
+  @Override
+  public void close() {
+    try {
+      server.close();
+    } catch (IOException e) {
+      LOG.warn("closing the storage raft server: {}", e.getMessage());
+    }
+    stagingPool.shutdownNow();
+  }
+}

@@ -1,0 +1,139 @@
+package io.shoalfs.storage.raft;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.shoalfs.client.MetaClient;
+import io.shoalfs.client.StaleChunkException;
+import io.shoalfs.client.StorageClient;
+import io.shoalfs.common.Layout;
+import io.shoalfs.common.net.HostPort;
+import io.shoalfs.meta.MetaServer;
+import io.shoalfs.common.net.Ports;
+import io.shoalfs.proto.meta.Attr;
+import io.shoalfs.proto.meta.ChunkRef;
+import io.shoalfs.proto.meta.StorageGroup;
+import io.shoalfs.storage.StorageServer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Replicated storage groups with real parts: a one-replica metadata service whose leader forms the groups, three
+ * storage daemons each with its Raft server on loopback, the client library. A chunk written through a group of
+ * three has its bytes on every member; with one member stopped, reads and writes go on; the member that comes back
+ * catches up from the group's log; fencing is decided by the group (refused alike on every member).
+ */
+@Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class StorageGroupTest {
+  @TempDir Path dir;
+
+  static byte[] bytes(long seed, int n) {
+    byte[] b = new byte[n];
+    new Random(seed).nextBytes(b);
+    return b;
+  }
+
+  @Test
+  void aGroupOfThreeKeepsEveryByteOnEveryMemberAndServesWithOneMemberDown() throws Exception {
+    int raftPort = Ports.freePortPair();
+    String addrs = "127.0.0.1:" + raftPort;
+    List<StorageServer> daemons = new ArrayList<>();
+    List<StorageServer.Config> configs = new ArrayList<>();
+    MetaServer meta = MetaServer.start(new MetaServer.Config("m1", Map.of("m1", new HostPort("127.0.0.1", raftPort)),
+        dir.resolve("meta")), MetaServer.Tuning.DEFAULTS);
+    MetaClient client = null;
+    StorageClient storage = null;
+    try {
+      meta.setDefaultReplication(3);
+      for (int i = 1; i <= 3; i++) {
+        StorageServer.Config cfg = new StorageServer.Config("s" + i, addrs, dir.resolve("s" + i),
+            new HostPort("127.0.0.1", Ports.freePort()), 8L << 30, new HostPort("127.0.0.1", Ports.freePort()));
+        configs.add(cfg);
+        daemons.add(StorageServer.start(cfg));
+      }
+      for (StorageServer d : daemons) {
+        assertTrue(d.awaitRegistered(Duration.ofSeconds(60)), "registered");
+      }
+      client = MetaClient.connect(addrs);
+      storage = new StorageClient(client);
+      StorageGroup group = awaitGroup(client, 3, Duration.ofSeconds(60));
+      assertEquals("r3-s1-s2-s3", group.getGroupId());
+
+      Attr f = client.create(Layout.ROOT_INO, "f", 0644, 0, 0, false);
+      ChunkRef ref = client.allocChunk(f.getIno(), 0);
+      assertEquals(group.getGroupId(), ref.getGroupId(), "placed in the replicated group");
+      byte[] first = bytes(1, 1 << 20);
+      storage.write(ref, 0, ByteString.copyFrom(first), false);
+      assertArrayEquals(first, storage.read(ref, 0, first.length).toByteArray());
+      // Every member applied it: each one's own store has the bytes.
+      for (StorageServer d : daemons) {
+        awaitStored(d, ref.getChunkId(), 0, first);
+      }
+
+      // One member down (the one this client reached first, which is often the leader): the group goes on.
+      daemons.get(0).close();
+      byte[] second = bytes(2, 512 << 10);
+      storage.write(ref, 1 << 20, ByteString.copyFrom(second), false);
+      assertArrayEquals(first, storage.read(ref, 0, first.length).toByteArray());
+      assertArrayEquals(second, storage.read(ref, 1 << 20, second.length).toByteArray());
+
+      // It comes back and catches up from the log.
+      daemons.set(0, StorageServer.start(configs.get(0)));
+      awaitStored(daemons.get(0), ref.getChunkId(), 1 << 20, second);
+
+      // Fencing through the group: a write with an epoch below the fence is refused, nothing changes.
+      assertEquals(7, storage.fence(ref, 7));
+      StorageClient st = storage;
+      StaleChunkException stale = assertThrows(StaleChunkException.class,
+          () -> st.write(ref, 0, ByteString.copyFrom(bytes(3, 4096)), false));
+      assertTrue(stale.getMessage().contains("write"), stale.getMessage());
+      assertArrayEquals(first, storage.read(ref, 0, first.length).toByteArray());
+    } finally {
+      if (storage != null) {
+        storage.close();
+      }
+      if (client != null) {
+        client.close();
+      }
+      daemons.forEach(StorageServer::close);
+      meta.close();
+    }
+  }
+
+  static StorageGroup awaitGroup(MetaClient client, int members, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      for (StorageGroup g : client.getLayout().getGroupsList()) {
+        if (g.getReplicated() && g.getMembersCount() == members) {
+          return g;
+        }
+      }
+      Thread.sleep(200);
+    }
+    throw new AssertionError("no replicated group of " + members + " within " + timeout);
+  }
+
+  /** Waits until daemon {@code d}'s own store holds {@code expected} at {@code offset} of the chunk. */
+  static void awaitStored(StorageServer d, long chunkId, int offset, byte[] expected) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    byte[] now = null;
+    while (System.nanoTime() < deadline) {
+      now = d.store().read(chunkId, offset, expected.length);
+      if (java.util.Arrays.equals(expected, now)) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    assertArrayEquals(expected, now, "daemon " + d.id() + " holds the bytes");
+  }
+}
