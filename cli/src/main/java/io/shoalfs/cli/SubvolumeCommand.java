@@ -88,6 +88,9 @@ public final class SubvolumeCommand implements Runnable {
         + " 0 or absent: none.")
     Long inodes;
 
+    @Option(names = "--replication", description = "Copies of each chunk: 1, 2 or 3 (default: the cluster's).")
+    Integer replication;
+
     @Option(names = "--meta", description = META_HELP)
     String meta;
 
@@ -106,7 +109,10 @@ public final class SubvolumeCommand implements Runnable {
               + describeInodes(existing.getInodesLimit()) + "; asked for " + describeSize(bytes) + ", "
               + describeInodes(limit) + " (use 'shoal subvolume resize')", 1);
         }
-        Subvolume s = client.createSubvolume(name, bytes, limit);
+        if (replication != null && (replication < 1 || replication > 3)) {
+          throw new UserError("--replication must be 1, 2 or 3, got " + replication);
+        }
+        Subvolume s = client.createSubvolume(name, bytes, limit, replication == null ? 0 : replication);
         System.out.println("created " + s.getName() + ": " + describeSize(s.getCapacityBytes()) + ", "
             + describeInodes(s.getInodesLimit()));
         return 0;

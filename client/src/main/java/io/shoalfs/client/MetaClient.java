@@ -509,8 +509,15 @@ public final class MetaClient implements AutoCloseable {
    * EEXIST for the same name with other quotas.
    */
   public Subvolume createSubvolume(String name, long capacityBytes, long inodesLimit) throws MetaException {
+    return createSubvolume(name, capacityBytes, inodesLimit, 0);
+  }
+
+  /** A subvolume whose chunks get {@code replication} copies (1-3; 0 = the cluster's default). */
+  public Subvolume createSubvolume(String name, long capacityBytes, long inodesLimit, int replication)
+      throws MetaException {
     return call(req(b -> b.setCreateSubvolume(CreateSubvolumeRequest.newBuilder()
-        .setName(name).setCapacityBytes(capacityBytes).setInodesLimit(inodesLimit)))).getSubvolume();
+        .setName(name).setCapacityBytes(capacityBytes).setInodesLimit(inodesLimit).setReplication(replication))))
+        .getSubvolume();
   }
 
   /**

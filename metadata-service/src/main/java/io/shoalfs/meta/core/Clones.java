@@ -85,7 +85,7 @@ final class Clones {
     SubvolumeRecord rec = SubvolumeRecord.newBuilder().setName(r.getName()).setRootIno(root)
         .setCapacityBytes(r.getCapacityBytes() != 0 ? r.getCapacityBytes() : src.getCapacityBytes())
         .setCreatedNs(ctx.nowNs()).setSpace((int) space).setCloneOf(r.getSource()).setCloneSourceRoot(srcRoot)
-        .setCloneSeq(held.getSeq()).build();
+        .setCloneSeq(held.getSeq()).setReplication(src.getReplication()).build();
     tx.put(MetaTables.SUBVOLUMES, r.getName(), rec);
     // Usage as the snapshot counted it: the clone's tree is exactly that until it is written.
     tx.put(MetaTables.USAGE, root, UsageRecord.newBuilder().setUsedBytes(held.getUsedBytes())

@@ -110,6 +110,56 @@ class StorageGroupTest {
     }
   }
 
+  /**
+   * A daemon that comes back is usable at once: the client's channel to it failed while it was down (gRPC then
+   * backs off for up to two minutes), yet a read right after the daemon registered again succeeds within 2 s.
+   */
+  @Test
+  void aRestartedDaemonServesReadsWithinTwoSecondsOfBeingReady() throws Exception {
+    int raftPort = Ports.freePortPair();
+    String addrs = "127.0.0.1:" + raftPort;
+    MetaServer meta = MetaServer.start(new MetaServer.Config("m1", Map.of("m1", new HostPort("127.0.0.1", raftPort)),
+        dir.resolve("meta")), MetaServer.Tuning.DEFAULTS);
+    StorageServer.Config cfg = new StorageServer.Config("s1", addrs, dir.resolve("s1"),
+        new HostPort("127.0.0.1", Ports.freePort()), 8L << 30);
+    StorageServer daemon = StorageServer.start(cfg);
+    MetaClient client = null;
+    StorageClient storage = null;
+    try {
+      assertTrue(daemon.awaitRegistered(Duration.ofSeconds(60)));
+      client = MetaClient.connect(addrs);
+      storage = new StorageClient(client);
+      Attr f = client.create(Layout.ROOT_INO, "f", 0644, 0, 0, false);
+      ChunkRef ref = client.allocChunk(f.getIno(), 0);
+      byte[] data = bytes(5, 64 << 10);
+      storage.write(ref, 0, ByteString.copyFrom(data), false);
+
+      daemon.close();
+      // Reads while it is down fail (and put the client's channel into gRPC's reconnect back-off).
+      for (int i = 0; i < 3; i++) {
+        StorageClient st = storage;
+        assertThrows(java.io.IOException.class, () -> st.read(ref, 0, data.length));
+      }
+      daemon = StorageServer.start(cfg);
+      assertTrue(daemon.awaitRegistered(Duration.ofSeconds(60)));
+      long ready = System.nanoTime();
+      byte[] back = storage.read(ref, 0, data.length).toByteArray();
+      long ms = (System.nanoTime() - ready) / 1_000_000;
+      System.out.println("first read after the daemon was ready again: " + ms + " ms");
+      assertArrayEquals(data, back);
+      assertTrue(ms <= 2000, "a restarted daemon serves reads within 2 s of being ready, took " + ms + " ms");
+    } finally {
+      if (storage != null) {
+        storage.close();
+      }
+      if (client != null) {
+        client.close();
+      }
+      daemon.close();
+      meta.close();
+    }
+  }
+
   static StorageGroup awaitGroup(MetaClient client, int members, Duration timeout) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
