@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -75,9 +74,8 @@ public final class MetaClient implements AutoCloseable {
   private final Duration timeout;
   private final boolean readsAnywhere;
   private final ByteString clientId;
-  private final AtomicLong nextCallId = new AtomicLong(1);
-  /** Call ids not answered yet; the lowest one bounds what this client acknowledges. */
-  private final ConcurrentSkipListSet<Long> inFlight = new ConcurrentSkipListSet<>();
+  /** Call ids and the calls in flight; the lowest one in flight bounds what this client acknowledges. */
+  private final CallIds callIds = new CallIds();
   private final Map<HostPort, ManagedChannel> channels = new ConcurrentHashMap<>();
   private final Map<HostPort, MetaServiceGrpc.MetaServiceBlockingStub> stubs = new ConcurrentHashMap<>();
   private final AtomicLong nextReader = new AtomicLong();
@@ -139,12 +137,11 @@ public final class MetaClient implements AutoCloseable {
   }
 
   private MetaReply callOnce(MetaRequest request, long session) throws MetaException {
-    long callId = nextCallId.getAndIncrement();
-    inFlight.add(callId);
+    long callId = callIds.begin();
     try {
       return send(callId, request, session);
     } finally {
-      inFlight.remove(callId);
+      callIds.end(callId);
     }
   }
 
@@ -257,7 +254,7 @@ public final class MetaClient implements AutoCloseable {
         budget = Math.min(budget, Math.max(PROBE_TIMEOUT.toNanos() / 3,
             Math.min(PROBE_TIMEOUT.toNanos(), lastAnswer + NO_ANSWER_LIMIT.toNanos() - now)));
       }
-      MetaCall call = MetaCall.newBuilder().setClientId(clientId).setCallId(callId).setAckedCallId(acked())
+      MetaCall call = MetaCall.newBuilder().setClientId(clientId).setCallId(callId).setAckedCallId(callIds.acked())
           .setSessionId(session).setRequest(request).build();
       try {
         MetaReply reply = stub(target).withDeadlineAfter(budget, TimeUnit.NANOSECONDS).call(call);
@@ -330,15 +327,6 @@ public final class MetaClient implements AutoCloseable {
       return h;
     } catch (IllegalArgumentException e) {
       return next(current);
-    }
-  }
-
-  /** Highest call id below every call still waiting for its reply. */
-  private long acked() {
-    try {
-      return inFlight.first() - 1;
-    } catch (java.util.NoSuchElementException e) {
-      return nextCallId.get() - 1;
     }
   }
 
