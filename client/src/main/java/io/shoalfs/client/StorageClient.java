@@ -232,6 +232,7 @@ public final class StorageClient implements AutoCloseable {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(REPLICATED_DEADLINE_MILLIS);
     StatusRuntimeException last = null;
     int attempt = 0;
+    int damaged = 0;
     while (true) {
       ManagedChannel ch = channel(target);
       if (ch.getState(false) == io.grpc.ConnectivityState.TRANSIENT_FAILURE) {
@@ -244,6 +245,12 @@ public final class StorageClient implements AutoCloseable {
         return reply;
       } catch (StatusRuntimeException e) {
         io.grpc.Status.Code c = e.getStatus().getCode();
+        if (c == io.grpc.Status.Code.DATA_LOSS && ++damaged < members.size()) {
+          // That member's copy is damaged (it repairs itself from another): read another member's copy.
+          last = e;
+          target = members.get((members.indexOf(target) + 1) % members.size());
+          continue;
+        }
         if (c != io.grpc.Status.Code.UNAVAILABLE && c != io.grpc.Status.Code.DEADLINE_EXCEEDED) {
           throw e;
         }

@@ -213,6 +213,11 @@ public final class StorageServer implements AutoCloseable {
     return cfg.id();
   }
 
+  /** This daemon's storage groups (null: started without a raft address). */
+  public StorageGroups groups() {
+    return groups;
+  }
+
   /** This daemon's own chunk store (tests look at one member's copy of a replicated chunk). */
   public ChunkStore store() {
     return store;

@@ -114,6 +114,24 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
     out.onCompleted();
   }
 
+  /** Another member of a group repairs a damaged block from this member's copy. */
+  @Override
+  public void fetchBlock(io.shoalfs.proto.storage.FetchBlockRequest req,
+      StreamObserver<io.shoalfs.proto.storage.FetchBlockReply> out) {
+    if (groups == null) {
+      out.onError(Status.FAILED_PRECONDITION.withDescription("daemon " + daemonId + " serves no storage groups")
+          .asRuntimeException());
+      return;
+    }
+    respond(out, () -> {
+      try {
+        return groups.fetchBlock(req);
+      } catch (java.io.IOException | IllegalArgumentException e) {
+        throw new StorageException.Unavailable("no such group here: " + e.getMessage());
+      }
+    });
+  }
+
   @Override
   public void writeChunk(WriteChunkRequest req, StreamObserver<WriteChunkReply> out) {
     if (viaGroup(req.getGroupId(), out, () -> groups.submit(req.getGroupId(),

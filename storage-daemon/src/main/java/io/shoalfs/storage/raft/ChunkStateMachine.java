@@ -52,9 +52,46 @@ public final class ChunkStateMachine extends BaseStateMachine {
   private final java.util.concurrent.ConcurrentHashMap<Long, byte[]> pending =
       new java.util.concurrent.ConcurrentHashMap<>();
 
-  ChunkStateMachine(ChunkStore store, Executor stagingPool) {
+  /** Told of a damaged block this member found (a read met it): the daemon repairs it from another member. */
+  interface CorruptionListener {
+    void corrupt(RaftGroupId group, long chunkId, int block);
+  }
+
+  private final CorruptionListener onCorrupt;
+  /** Held while an entry is applied, and while a block is read or repaired against the applied index. */
+  private final java.util.concurrent.locks.ReentrantLock applyLock = new java.util.concurrent.locks.ReentrantLock();
+  private RaftGroupId gid;
+
+  ChunkStateMachine(ChunkStore store, Executor stagingPool, CorruptionListener onCorrupt) {
     this.store = store;
     this.stagingPool = stagingPool;
+    this.onCorrupt = onCorrupt;
+  }
+
+  /** This member's stored copy of a block with the applied index it is at (another member repairs from it). */
+  record BlockCopy(byte[] value, long appliedIndex) {}
+
+  BlockCopy copyOf(long chunkId, int block) throws StorageException {
+    applyLock.lock();
+    try {
+      return new BlockCopy(store.rawBlock(chunkId, block), appliedInStore);
+    } finally {
+      applyLock.unlock();
+    }
+  }
+
+  /** Replaces this member's block with another's copy if both stand at the same applied index; true if done. */
+  boolean repairIfAt(long appliedIndex, long chunkId, int block, byte[] value) throws StorageException {
+    applyLock.lock();
+    try {
+      if (appliedInStore != appliedIndex) {
+        return false;
+      }
+      store.repairBlock(chunkId, block, value);
+      return true;
+    } finally {
+      applyLock.unlock();
+    }
   }
 
   /** The local submission of a write: the log entry's header and the bytes that go beside the log. */
@@ -81,6 +118,7 @@ public final class ChunkStateMachine extends BaseStateMachine {
   @Override
   public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
     super.initialize(server, groupId, raftStorage);
+    gid = groupId;
     key = keyOf(groupId);
     try {
       appliedInStore = store.appliedIndex(key);
@@ -191,16 +229,19 @@ public final class ChunkStateMachine extends BaseStateMachine {
       throw new IllegalStateException("storage group " + key + ": log entry " + index + " is unreadable", ex);
     }
     StorageLogReply r;
+    applyLock.lock();
     try {
       r = apply(e, index, trx);
       store.applied(key, index);
+      appliedInStore = index;
     } catch (StorageException.StoreFailure | StorageException.Unavailable ex) {
       // The store itself failed: this member cannot go on (Ratis stops it) rather than skip an entry.
       throw new IllegalStateException("storage group " + key + ": entry " + index + ": " + ex.getMessage(), ex);
     } catch (StorageException ex) {
       throw new IllegalStateException(ex);
+    } finally {
+      applyLock.unlock();
     }
-    appliedInStore = index;
     pending.remove(index);
     updateLastAppliedTermIndex(le.getTerm(), index);
     return CompletableFuture.completedFuture(reply(r));
@@ -276,6 +317,9 @@ public final class ChunkStateMachine extends BaseStateMachine {
       return CompletableFuture.completedFuture(
           reply(Replies.error(io.grpc.Status.Code.INVALID_ARGUMENT, "unreadable read request")));
     } catch (StorageException e) {
+      if (e instanceof StorageException.CorruptBlock c) {
+        onCorrupt.corrupt(gid, c.chunkId(), c.block());
+      }
       return CompletableFuture.completedFuture(reply(Replies.of(e)));
     }
   }

@@ -55,13 +55,23 @@ public final class StorageGroups implements AutoCloseable {
   /** Largest write one entry carries (a chunk), with room for the header. */
   static final SizeInBytes ENTRY_LIMIT = SizeInBytes.valueOf((4L << 20) + (64 << 10));
 
-  private final RaftServer server;
+  /** Attempts of one repair (each asks every other member once), 100 ms apart. */
+  static final int REPAIR_ATTEMPTS = 100;
+
+  private RaftServer server;
   private final ExecutorService stagingPool;
   private final ClientId localClient = ClientId.randomId();
   private final AtomicLong calls = new AtomicLong();
+  /** One repair at a time per damaged block; a bounded pool for them. */
+  private final java.util.Set<String> repairing = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final ExecutorService repairPool = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS,
+      new java.util.concurrent.ArrayBlockingQueue<>(1024),
+      r -> Thread.ofPlatform().daemon().name("storage-repair").unstarted(r),
+      new java.util.concurrent.ThreadPoolExecutor.DiscardPolicy());
+  private final java.util.Map<String, io.grpc.ManagedChannel> peers = new java.util.concurrent.ConcurrentHashMap<>();
+  private final AtomicLong repaired = new AtomicLong();
 
-  private StorageGroups(RaftServer server, ExecutorService stagingPool) {
-    this.server = server;
+  private StorageGroups(ExecutorService stagingPool) {
     this.stagingPool = stagingPool;
   }
 
@@ -83,18 +93,19 @@ public final class StorageGroups implements AutoCloseable {
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, false);
     ExecutorService pool = Executors.newFixedThreadPool(2,
         r -> Thread.ofPlatform().daemon().name("storage-staging").unstarted(r));
+    StorageGroups g = new StorageGroups(pool);
     RaftServer server = RaftServer.newBuilder()
         .setServerId(RaftPeerId.valueOf(daemonId))
         .setGroup(RaftGroup.emptyGroup())
         .setProperties(p)
-        .setStateMachineRegistry(gid -> new ChunkStateMachine(store, pool))
+        .setStateMachineRegistry(gid -> new ChunkStateMachine(store, pool, g::onCorrupt))
         // Groups joined before are found in dir and recovered by Ratis itself; so is its empty placeholder.
         .setOption(java.nio.file.Files.isDirectory(dir.resolve(RaftGroup.emptyGroup().getGroupId().getUuid().toString()))
             ? org.apache.ratis.server.storage.RaftStorage.StartupOption.RECOVER
             : org.apache.ratis.server.storage.RaftStorage.StartupOption.FORMAT)
         .build();
+    g.server = server;
     server.start();
-    StorageGroups g = new StorageGroups(server, pool);
     List<String> known = new ArrayList<>();
     server.getGroupIds().forEach(id -> known.add(id.getUuid().toString()));
     LOG.info("storage {}: raft on {} with {} group(s) from before", daemonId, raftListen, known.size());
@@ -120,6 +131,15 @@ public final class StorageGroups implements AutoCloseable {
       throw new IOException("joining storage group " + groupId + ": " + reply.getException());
     }
     LOG.info("storage {}: joined group {} ({})", server.getId(), groupId, gid.getUuid());
+  }
+
+  /** True when this daemon leads {@code groupId} now. */
+  public boolean isLeader(String groupId) {
+    try {
+      return isMember(groupId) && server.getDivision(raftGroupId(groupId)).getInfo().isLeader();
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   /** True when this daemon is a member of {@code groupId}. */
@@ -204,8 +224,89 @@ public final class StorageGroups implements AutoCloseable {
     return Status.UNAVAILABLE.withDescription("storage group " + groupId + ": " + why).asRuntimeException(m);
   }
 
+  /** Blocks this daemon repaired from another member's copy since it started (tests, status). */
+  public long repairedBlocks() {
+    return repaired.get();
+  }
+
+  /** A read met a damaged block here: fetch the block from another member at the same applied index. */
+  void onCorrupt(RaftGroupId gid, long chunkId, int block) {
+    String key = gid.getUuid() + "/" + chunkId + "/" + block;
+    if (!repairing.add(key)) {
+      return;
+    }
+    repairPool.execute(() -> {
+      try {
+        repair(gid, chunkId, block);
+      } finally {
+        repairing.remove(key);
+      }
+    });
+  }
+
+  private void repair(RaftGroupId gid, long chunkId, int block) {
+    String what = "block " + block + " of chunk " + Long.toUnsignedString(chunkId) + " (group " + gid.getUuid() + ")";
+    try {
+      RaftServer.Division d = server.getDivision(gid);
+      ChunkStateMachine sm = (ChunkStateMachine) d.getStateMachine();
+      io.shoalfs.proto.storage.FetchBlockRequest req = io.shoalfs.proto.storage.FetchBlockRequest.newBuilder()
+          .setGroupId(gid.getUuid().toString()).setChunkId(chunkId).setBlock(block).build();
+      for (int attempt = 0; attempt < REPAIR_ATTEMPTS; attempt++) {
+        for (RaftPeer peer : d.getGroup().getPeers()) {
+          if (peer.getId().equals(server.getId()) || peer.getClientAddress() == null) {
+            continue;
+          }
+          io.shoalfs.proto.storage.FetchBlockReply copy;
+          try {
+            copy = io.shoalfs.proto.storage.StorageServiceGrpc.newBlockingStub(peer(peer.getClientAddress()))
+                .withDeadlineAfter(5, TimeUnit.SECONDS).fetchBlock(req);
+          } catch (StatusRuntimeException e) {
+            continue; // that member is down, or its copy is damaged too: ask the next
+          }
+          if (sm.repairIfAt(copy.getAppliedIndex(), chunkId, block,
+              copy.getPresent() ? copy.getValue().toByteArray() : null)) {
+            repaired.incrementAndGet();
+            LOG.info("storage {}: repaired {} from {}", server.getId(), what, peer.getId());
+            return;
+          }
+        }
+        Thread.sleep(100); // the members stand at different applied indexes: let them settle
+      }
+      LOG.warn("storage {}: could not repair {}: no member had a good copy at this member's applied index",
+          server.getId(), what);
+    } catch (IOException | io.shoalfs.storage.core.StorageException e) {
+      LOG.warn("storage {}: repair of {} failed: {}", server.getId(), what, e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Serves another member's repair: this member's copy of a block with its applied index. */
+  public io.shoalfs.proto.storage.FetchBlockReply fetchBlock(io.shoalfs.proto.storage.FetchBlockRequest req)
+      throws IOException, io.shoalfs.storage.core.StorageException {
+    RaftGroupId gid = RaftGroupId.valueOf(UUID.fromString(req.getGroupId()));
+    ChunkStateMachine sm = (ChunkStateMachine) server.getDivision(gid).getStateMachine();
+    ChunkStateMachine.BlockCopy c = sm.copyOf(req.getChunkId(), req.getBlock());
+    io.shoalfs.proto.storage.FetchBlockReply.Builder b = io.shoalfs.proto.storage.FetchBlockReply.newBuilder()
+        .setAppliedIndex(c.appliedIndex()).setPresent(c.value() != null);
+    if (c.value() != null) {
+      b.setValue(com.google.protobuf.ByteString.copyFrom(c.value()));
+    }
+    return b.build();
+  }
+
+  private io.grpc.ManagedChannel peer(String address) {
+    return peers.computeIfAbsent(address, a -> {
+      HostPort hp = HostPort.parse(a);
+      return io.grpc.netty.NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext()
+          .maxInboundMessageSize(io.shoalfs.common.net.GrpcServers.MAX_MESSAGE_BYTES).build();
+    });
+  }
+
   @Override
   public void close() {
+    repairPool.shutdownNow();
+    peers.values().forEach(io.grpc.ManagedChannel::shutdownNow);
     try {
       server.close();
     } catch (IOException e) {

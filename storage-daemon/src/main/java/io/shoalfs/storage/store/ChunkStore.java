@@ -637,6 +637,42 @@ public final class ChunkStore implements AutoCloseable {
   }
 
   /** The underlying database: for tests and offline tools only; never write to it while requests run. */
+  // ---- repair of one block from another member's copy ----
+
+  /** The stored value of block {@code b} (CRC32C header and payload), checked; null when never written. */
+  public byte[] rawBlock(long chunkId, int b) throws StorageException {
+    try (Held held = lock(chunkId)) {
+      byte[] v = rocks.get(BLOCKS, new BlockKey(chunkId, b));
+      if (v != null) {
+        BlockValue.verify(v, chunkId, b);
+      }
+      return v;
+    } catch (RocksDBException e) {
+      throw failure("reading block " + b + " of chunk " + Long.toUnsignedString(chunkId), e);
+    }
+  }
+
+  /**
+   * Replaces block {@code b} with {@code value}, another member's copy at the same applied index (checked first;
+   * null: the block was never written there, so it is dropped here). Synced: a repair must not be undone by a
+   * crash.
+   */
+  public void repairBlock(long chunkId, int b, byte[] value) throws StorageException {
+    if (value != null) {
+      BlockValue.verify(value, chunkId, b);
+    }
+    try (Held held = lock(chunkId); RocksStore.Batch batch = rocks.batch()) {
+      if (value == null) {
+        batch.deleteRaw(BLOCKS, new BlockKey(chunkId, b).encode());
+      } else {
+        batch.putRaw(BLOCKS, new BlockKey(chunkId, b).encode(), value);
+      }
+      batch.commitSync();
+    } catch (RocksDBException e) {
+      throw failure("repairing block " + b + " of chunk " + Long.toUnsignedString(chunkId), e);
+    }
+  }
+
   // ---- replicated groups: the staged bytes of log entries and each group's applied index ----
 
   /** Keeps the bytes of entry {@code index} of {@code group} until it is applied; durable when it returns. */

@@ -80,6 +80,28 @@ class StorageGroupTest {
         awaitStored(d, ref.getChunkId(), 0, first);
       }
 
+      // The leader's copy of block 0 is damaged on its disk: the read returns the right bytes from another member,
+      // and the leader repairs its copy from one of them.
+      StorageServer leader = daemons.stream().filter(d -> d.groups().isLeader(group.getGroupId())).findFirst()
+          .orElseThrow();
+      byte[] key = new io.shoalfs.storage.store.BlockKey(ref.getChunkId(), 0).encode();
+      byte[] good = leader.store().rocks().get(io.shoalfs.storage.store.ChunkTables.BLOCKS,
+          new io.shoalfs.storage.store.BlockKey(ref.getChunkId(), 0));
+      byte[] bad = good.clone();
+      bad[100] ^= 0x5a;
+      try (var batch = leader.store().rocks().batch()) {
+        batch.putRaw(io.shoalfs.storage.store.ChunkTables.BLOCKS, key, bad);
+        batch.commitSync();
+      }
+      StorageServer damaged = leader;
+      assertThrows(io.shoalfs.storage.core.StorageException.CorruptBlock.class,
+          () -> damaged.store().read(ref.getChunkId(), 0, 4096), "the damage is real");
+      assertArrayEquals(first, storage.read(ref, 0, first.length).toByteArray(), "read from a good copy");
+      awaitStored(leader, ref.getChunkId(), 0, first);
+      System.out.println("damaged block repaired on " + leader.id() + ": " + leader.groups().repairedBlocks()
+          + " block(s) repaired");
+      assertEquals(1, leader.groups().repairedBlocks());
+
       // One member down (the one this client reached first, which is often the leader): the group goes on.
       daemons.get(0).close();
       byte[] second = bytes(2, 512 << 10);
@@ -178,9 +200,13 @@ class StorageGroupTest {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     byte[] now = null;
     while (System.nanoTime() < deadline) {
-      now = d.store().read(chunkId, offset, expected.length);
-      if (java.util.Arrays.equals(expected, now)) {
-        return;
+      try {
+        now = d.store().read(chunkId, offset, expected.length);
+        if (java.util.Arrays.equals(expected, now)) {
+          return;
+        }
+      } catch (io.shoalfs.storage.core.StorageException.CorruptBlock notYet) {
+        now = null;
       }
       Thread.sleep(100);
     }
