@@ -37,6 +37,8 @@ public final class StorageServer implements AutoCloseable {
   static final Duration REGISTER_ATTEMPT = Duration.ofSeconds(3);
   static final Duration BACKOFF_MIN = Duration.ofMillis(100);
   static final Duration BACKOFF_MAX = Duration.ofSeconds(5);
+  /** Between two scrub passes over every block of the daemon's replicated groups. */
+  static final Duration SCRUB_PERIOD = Duration.ofHours(1);
   /** Running calls get this long to finish when the daemon stops. */
   static final long GRPC_GRACE_MILLIS = 5_000;
 
@@ -109,6 +111,7 @@ public final class StorageServer implements AutoCloseable {
     try {
       if (cfg.raftListen() != null) {
         groups = StorageGroups.start(cfg.id(), cfg.dir().resolve("raft"), cfg.raftListen(), store);
+        groups.startScrub(SCRUB_PERIOD);
       }
       grpc = GrpcServers.startTcp(cfg.listen(), List.of(new StorageGrpcService(cfg.id(), store, groups)));
     } catch (IOException | RuntimeException e) {

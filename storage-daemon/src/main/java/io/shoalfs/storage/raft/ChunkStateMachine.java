@@ -9,6 +9,7 @@ import io.shoalfs.storage.core.StorageException;
 import io.shoalfs.storage.store.ChunkStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.zip.CRC32C;
@@ -255,16 +256,23 @@ public final class ChunkStateMachine extends BaseStateMachine {
           ByteBuffer data = bytesOf(e, index, trx);
           WriteChunkRequest w = e.getWrite();
           store.write(w.getChunkId(), w.getEpoch(), Integer.toUnsignedLong(w.getOffset()), data, false);
+          store.noteGroupChunk(key, w.getChunkId(), true);
         }
         case TRUNCATE -> store.truncate(e.getTruncate().getChunkId(), e.getTruncate().getEpoch(),
             Integer.toUnsignedLong(e.getTruncate().getLength()));
-        case DELETE -> store.delete(e.getDelete().getChunkId());
+        case DELETE -> {
+          store.delete(e.getDelete().getChunkId());
+          store.noteGroupChunk(key, e.getDelete().getChunkId(), false);
+        }
         case FENCE -> {
           return StorageLogReply.newBuilder()
               .setFence(store.fence(e.getFence().getChunkId(), e.getFence().getEpoch())).build();
         }
-        case COPY -> store.copy(e.getCopy().getFromChunkId(), e.getCopy().getToChunkId(),
-            Integer.toUnsignedLong(e.getCopy().getOffset()), Integer.toUnsignedLong(e.getCopy().getLength()));
+        case COPY -> {
+          store.copy(e.getCopy().getFromChunkId(), e.getCopy().getToChunkId(),
+              Integer.toUnsignedLong(e.getCopy().getOffset()), Integer.toUnsignedLong(e.getCopy().getLength()));
+          store.noteGroupChunk(key, e.getCopy().getToChunkId(), true);
+        }
         case OP_NOT_SET -> {
           return Replies.error(io.grpc.Status.Code.INVALID_ARGUMENT, "entry without an operation");
         }
@@ -333,6 +341,15 @@ public final class ChunkStateMachine extends BaseStateMachine {
 
   private static Message reply(StorageLogReply r) {
     return Message.valueOf(UnsafeByteOperations.unsafeWrap(r.toByteString().asReadOnlyByteBuffer()));
+  }
+
+  /** Checks every block of this group's chunks here; a damaged one is repaired like one a read met. */
+  int scrub(java.util.concurrent.atomic.AtomicLong checked) throws StorageException {
+    List<ChunkStore.Damage> damaged = store.scrub(key, 1024, checked);
+    for (ChunkStore.Damage d : damaged) {
+      onCorrupt.corrupt(gid, d.chunkId(), d.block());
+    }
+    return damaged.size();
   }
 
   TermIndex applied() {

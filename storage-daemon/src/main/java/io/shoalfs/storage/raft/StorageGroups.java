@@ -224,6 +224,51 @@ public final class StorageGroups implements AutoCloseable {
     return Status.UNAVAILABLE.withDescription("storage group " + groupId + ": " + why).asRuntimeException(m);
   }
 
+  /** Result of one scrub pass over every group of this daemon. */
+  public record ScrubPass(long blocksChecked, int damaged) {}
+
+  /**
+   * Checks every block of every group's chunks on this daemon against its CRC32C; a damaged block is repaired
+   * from another member (asynchronously, like one a read met). The background scrub runs this every
+   * {@code scrubPeriod}; tests call it directly.
+   */
+  public ScrubPass scrubNow() {
+    java.util.concurrent.atomic.AtomicLong checked = new java.util.concurrent.atomic.AtomicLong();
+    int damaged = 0;
+    for (RaftGroupId gid : server.getGroupIds()) {
+      try {
+        if (server.getDivision(gid).getStateMachine() instanceof ChunkStateMachine sm) {
+          damaged += sm.scrub(checked);
+        }
+      } catch (IOException | io.shoalfs.storage.core.StorageException e) {
+        LOG.warn("storage {}: scrub of group {} failed: {}", server.getId(), gid.getUuid(), e.getMessage());
+      }
+    }
+    if (damaged > 0) {
+      LOG.warn("storage {}: scrub found {} damaged block(s) in {} checked; repairing", server.getId(), damaged,
+          checked.get());
+    }
+    return new ScrubPass(checked.get(), damaged);
+  }
+
+  /** Starts the background scrub: a pass every {@code period} (the first after one period). */
+  public void startScrub(java.time.Duration period) {
+    Thread t = Thread.ofPlatform().daemon().name("storage-scrub").unstarted(() -> {
+      try {
+        while (!Thread.currentThread().isInterrupted()) {
+          Thread.sleep(period.toMillis());
+          scrubNow();
+        }
+      } catch (InterruptedException e) {
+        // closing
+      }
+    });
+    scrubber = t;
+    t.start();
+  }
+
+  private volatile Thread scrubber;
+
   /** Blocks this daemon repaired from another member's copy since it started (tests, status). */
   public long repairedBlocks() {
     return repaired.get();
@@ -305,6 +350,10 @@ public final class StorageGroups implements AutoCloseable {
 
   @Override
   public void close() {
+    Thread s = scrubber;
+    if (s != null) {
+      s.interrupt();
+    }
     repairPool.shutdownNow();
     peers.values().forEach(io.grpc.ManagedChannel::shutdownNow);
     try {

@@ -637,6 +637,62 @@ public final class ChunkStore implements AutoCloseable {
   }
 
   /** The underlying database: for tests and offline tools only; never write to it while requests run. */
+  // ---- scrub: every block of a group's chunks checked against its CRC32C ----
+
+  /** Notes that {@code chunkId} belongs to replicated group {@code group} (idempotent). */
+  public void noteGroupChunk(String group, long chunkId, boolean present) throws StorageException {
+    try (Held held = enter(); RocksStore.Batch batch = rocks.batch()) {
+      byte[] k = ChunkTables.stagedKey(group, chunkId);
+      if (present) {
+        batch.putRaw(ChunkTables.GROUP_CHUNKS, k, new byte[0]);
+      } else {
+        batch.deleteRaw(ChunkTables.GROUP_CHUNKS, k);
+      }
+      batch.commit();
+    } catch (RocksDBException e) {
+      throw failure("recording chunk " + Long.toUnsignedString(chunkId) + " of group " + group, e);
+    }
+  }
+
+  /** A damaged block found by {@link #scrub}. */
+  public record Damage(long chunkId, int block) {}
+
+  /**
+   * Checks every stored block of {@code group}'s chunks; returns the damaged ones (at most {@code limit}) and
+   * adds the number of blocks checked to {@code checked}. Reads the blocks one chunk at a time.
+   */
+  public java.util.List<Damage> scrub(String group, int limit, java.util.concurrent.atomic.AtomicLong checked)
+      throws StorageException {
+    byte[] g = group.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] prefix = java.util.Arrays.copyOf(g, g.length + 1);
+    java.util.List<Long> chunks = new java.util.ArrayList<>();
+    java.util.List<Damage> out = new java.util.ArrayList<>();
+    try (Held held = enter()) {
+      rocks.scanRaw(ChunkTables.GROUP_CHUNKS, prefix, null, (k, v) -> {
+        chunks.add(java.nio.ByteBuffer.wrap(k, k.length - 8, 8).getLong());
+        return true;
+      });
+      for (long chunk : chunks) {
+        rocks.scanRaw(BLOCKS, BlockKey.chunkPrefix(chunk), null, (k, v) -> {
+          checked.incrementAndGet();
+          int b = BlockKey.blockOf(k);
+          try {
+            BlockValue.verify(v, chunk, b);
+          } catch (StorageException.CorruptBlock c) {
+            out.add(new Damage(chunk, b));
+          }
+          return out.size() < limit;
+        });
+        if (out.size() >= limit) {
+          break;
+        }
+      }
+    } catch (RocksDBException e) {
+      throw failure("scrubbing group " + group, e);
+    }
+    return out;
+  }
+
   // ---- repair of one block from another member's copy ----
 
   /** The stored value of block {@code b} (CRC32C header and payload), checked; null when never written. */

@@ -29,6 +29,9 @@ import java.util.List;
  *       <td>the bytes of a replicated write (its entry's state-machine data), kept from the moment the entry is
  *           written to this member's log until it is applied; synced when written, so a committed entry's bytes
  *           survive a crash of a majority</td></tr>
+ *   <tr><td>{@code group_chunks}</td>
+ *       <td>UTF-8 storage group id ++ 0x00 ++ u64 chunk id (big-endian)</td>
+ *       <td>empty: the chunk belongs to that replicated group (the scrub walks a group's chunks)</td></tr>
  *   <tr><td>{@code applied}</td>
  *       <td>UTF-8 storage group id</td>
  *       <td>u64 the highest log index of that group applied to the tables above (entries up to it are skipped
@@ -47,7 +50,10 @@ public final class ChunkTables {
   public static final TableDef<byte[], byte[]> STAGED = new TableDef<>("staged", Codec.BYTES, Codec.BYTES);
   public static final TableDef<String, Long> APPLIED = new TableDef<>("applied", Codec.UTF8, Codec.U64);
 
-  public static final List<TableDef<?, ?>> ALL = List.of(BLOCKS, CHUNKS, FENCES, STAGED, APPLIED);
+  public static final TableDef<byte[], byte[]> GROUP_CHUNKS =
+      new TableDef<>("group_chunks", Codec.BYTES, Codec.BYTES);
+
+  public static final List<TableDef<?, ?>> ALL = List.of(BLOCKS, CHUNKS, FENCES, STAGED, APPLIED, GROUP_CHUNKS);
 
   /** The key of a staged write: group id, a zero byte, the log index. */
   public static byte[] stagedKey(String group, long index) {

@@ -102,6 +102,23 @@ class StorageGroupTest {
           + " block(s) repaired");
       assertEquals(1, leader.groups().repairedBlocks());
 
+      // The scrub finds damage nobody read: block 3 on another member, repaired from a good copy.
+      StorageServer other = daemons.stream().filter(d -> d != damaged).findFirst().orElseThrow();
+      byte[] key3 = new io.shoalfs.storage.store.BlockKey(ref.getChunkId(), 3).encode();
+      byte[] bad3 = other.store().rocks().get(io.shoalfs.storage.store.ChunkTables.BLOCKS,
+          new io.shoalfs.storage.store.BlockKey(ref.getChunkId(), 3)).clone();
+      bad3[bad3.length - 1] ^= 0x01;
+      try (var batch = other.store().rocks().batch()) {
+        batch.putRaw(io.shoalfs.storage.store.ChunkTables.BLOCKS, key3, bad3);
+        batch.commitSync();
+      }
+      StorageGroups.ScrubPass pass = other.groups().scrubNow();
+      System.out.println("scrub of " + other.id() + ": " + pass);
+      assertEquals(1, pass.damaged());
+      assertTrue(pass.blocksChecked() >= 16, "every block of the 1 MiB written was checked: " + pass);
+      awaitStored(other, ref.getChunkId(), 0, first);
+      assertEquals(0, other.groups().scrubNow().damaged(), "repaired: the next pass finds nothing");
+
       // One member down (the one this client reached first, which is often the leader): the group goes on.
       daemons.get(0).close();
       byte[] second = bytes(2, 512 << 10);
