@@ -11,7 +11,8 @@ import java.util.TreeSet;
  * <p>Handing out an id and counting it in flight are one step under this object's lock, and so is computing the
  * acknowledged id. With two steps, a thread preempted between them held an id no one counted: a concurrent call
  * acknowledged it, reached the service first, and the slower call was then refused with EINVAL, which reached
- * the application (a mount's fsync and close under four writers, a lost write-back in the FileIo model test).
+ * the application (a mount's fsync and close under four writers; a background write-back of FileIo, whose bytes
+ * are then dropped).
  *
  * <p>Bound: the set holds the calls in flight, at most one per calling thread.
  */

@@ -149,7 +149,9 @@ public final class FileIo implements AutoCloseable {
     }
     n.lock.lock();
     try {
-      n.size = a.getSize();
+      if (!n.isStale(a)) {
+        n.tookSize(a);
+      }
       n.chunks.clear();
       n.dropReadAhead();
     } finally {
@@ -184,12 +186,17 @@ public final class FileIo implements AutoCloseable {
     Handle h = new Handle(fh, n, flags & O_ACCMODE);
     n.lock.lock();
     try {
-      // Close-to-open: whatever other clients committed before this open is what reads see now.
-      n.size = attr.getSize();
+      // Close-to-open: whatever other clients committed before this open is what reads see now. Attributes
+      // older than this record's (fetched before its own commit landed: the flusher, another descriptor's
+      // close) would take the size back below bytes this client committed: the record's size stands then.
+      boolean fresh = !n.isStale(attr);
+      if (fresh) {
+        n.tookSize(attr);
+      }
       n.chunks.clear();
       n.dropReadAhead();
       n.atimeDue = atimeDue(attr);
-      if (!n.dirty) {
+      if (!n.dirty && fresh) {
         n.allocBase = attr.getAllocatedBytes();
         n.allocPending = 0;
         n.hulls.clear();
@@ -766,7 +773,7 @@ public final class FileIo implements AutoCloseable {
     n.reserved = reply.getReservedBytes();
     n.allocBase = a.getAllocatedBytes();
     n.allocPending = 0;
-    n.size = a.getSize();
+    n.tookSize(a);
     n.pendingEnd = 0;
     n.dirty = false;
     n.ackedEnd = 0;
@@ -823,7 +830,7 @@ public final class FileIo implements AutoCloseable {
       // Commit first: a commit after the truncate would extend the file again to the old writes' end.
       commit(n, null, false);
       Attr after = truncateStored(ino, size);
-      n.size = size;
+      n.tookSize(after);
       n.chunks.clear();
       n.dropReadAhead();
       n.hulls.clear();
@@ -896,7 +903,7 @@ public final class FileIo implements AutoCloseable {
           .setIno(ino).setMode(mode).setOffset(offset).setLength(length)).build());
       if (n != null) {
         if (reply.hasAttr()) {
-          n.size = reply.getAttr().getSize();
+          n.tookSize(reply.getAttr());
           n.allocBase = reply.getAttr().getAllocatedBytes();
           n.reserved = reply.getReservedBytes(); // an allocation consumed this session's reservation first
         } else if (mode == 0 && end > n.size) {
@@ -962,14 +969,18 @@ public final class FileIo implements AutoCloseable {
     return h;
   }
 
-  /** {@code a} with its size raised to the end of this client's writes not yet committed. */
+  /**
+   * {@code a} with its size raised to the end of this client's writes not yet committed, or, if {@code a} is
+   * older than the open file's own view (fetched before this client's commit landed), the open file's size.
+   */
   public Attr withLocalSize(Attr a) {
     OpenInode n = record(a.getIno());
     if (n == null) {
       return a;
     }
     long pending = n.pendingEnd;
-    return pending > a.getSize() ? a.toBuilder().setSize(pending).build() : a;
+    long size = n.isStale(a) ? Math.max(n.size, pending) : Math.max(a.getSize(), pending);
+    return size != a.getSize() ? a.toBuilder().setSize(size).build() : a;
   }
 
   private static int chunkIndex(long offset) {

@@ -1,5 +1,6 @@
 package io.shoalfs.fuse.core;
 
+import io.shoalfs.proto.meta.Attr;
 import io.shoalfs.proto.meta.ChunkRef;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -37,6 +38,13 @@ final class OpenInode {
 
   /** Size as the metadata service last told us (at open, after our commits and truncates). */
   volatile long size;
+  /**
+   * The inode's version in the newest attributes {@link #size} was taken from (the service bumps it on every
+   * change). Attributes with a lower one were fetched before a change this record already took, such as its
+   * own commit by the flusher while a getattr or an open was on its way: they are stale and must not take the
+   * size back. Written after {@link #size}, so a reader without the lock that sees it sees that size too.
+   */
+  volatile long version;
   /** Highest end offset written by the application since the last commit, 0 if none (what getattr shows). */
   volatile long pendingEnd;
   /** Written since the last commit: the commit must set the size and the mtime. */
@@ -95,6 +103,17 @@ final class OpenInode {
 
   long visibleSize() {
     return Math.max(size, pendingEnd);
+  }
+
+  /** True if {@code a} is older than what this record knows (see {@link #version}). */
+  boolean isStale(Attr a) {
+    return a.getVersion() < version;
+  }
+
+  /** Takes the size of attributes the service just answered (a commit, truncate, fallocate, fresh open). */
+  void tookSize(Attr a) {
+    size = a.getSize();
+    version = Math.max(version, a.getVersion());
   }
 
   void dropReadAhead() {
