@@ -318,6 +318,16 @@ public final class MetaServer implements AutoCloseable {
     stateMachine.placement().setDefaultReplication(replication);
   }
 
+  /** How long a storage daemon may stay silent before its groups are re-formed without it (leader only). */
+  public void setDaemonDeadAfter(Duration d) {
+    former.setDeadAfter(d);
+  }
+
+  /** The storage group former (tests: members replaced). */
+  public io.shoalfs.meta.raft.GroupFormer groupFormer() {
+    return former;
+  }
+
   /** The garbage collector of chunk data (diagnostics and tests: chunks deleted, rows released). */
   public ChunkCollector chunkCollector() {
     return collector;

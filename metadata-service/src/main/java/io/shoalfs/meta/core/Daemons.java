@@ -75,6 +75,14 @@ public final class Daemons {
       }
     }
     StorageGroupRecord old = tx.get(MetaTables.STORAGE_GROUPS, r.getGroupId());
+    if (r.getReplace()) {
+      if (old == null) {
+        throw FsError.of(Code.ENOENT, "no storage group %s to change", r.getGroupId());
+      }
+      tx.put(MetaTables.STORAGE_GROUPS, r.getGroupId(), old.toBuilder().clearMembers()
+          .addAllMembers(r.getMembersList()).build());
+      return Inodes.empty();
+    }
     if (old != null) {
       if (old.getMembersList().equals(r.getMembersList())) {
         return Inodes.empty();

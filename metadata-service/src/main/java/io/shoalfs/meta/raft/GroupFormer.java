@@ -52,6 +52,24 @@ public final class GroupFormer implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
   private final Map<String, String> lastProblem = new HashMap<>();
+  /** Daemon id -> when it last answered a probe (nanoTime); timer thread only. */
+  private final Map<String, Long> lastSeen = new HashMap<>();
+  private volatile java.time.Duration deadAfter = DEFAULT_DEAD_AFTER;
+  private final java.util.concurrent.atomic.AtomicLong replaced = new java.util.concurrent.atomic.AtomicLong();
+
+  /** A daemon silent this long is dead: its groups are re-formed with another daemon. */
+  public static final java.time.Duration DEFAULT_DEAD_AFTER = java.time.Duration.ofMinutes(5);
+  static final long PROBE_TIMEOUT_MS = 2000;
+  static final long CHANGE_TIMEOUT_MS = 120_000;
+
+  public void setDeadAfter(java.time.Duration d) {
+    deadAfter = d;
+  }
+
+  /** Members replaced in groups since this replica led (tests, status). */
+  public long replacedMembers() {
+    return replaced.get();
+  }
 
   private GroupFormer(RaftServer server, RaftGroupId groupId, MetaStateMachine sm, MetaSubmitter submitter) {
     this.server = server;
@@ -93,7 +111,7 @@ public final class GroupFormer implements AutoCloseable {
     return "r" + members.size() + "-" + String.join("-", members);
   }
 
-  private record Plan(Map<String, DaemonRecord> daemons, List<List<String>> missing) {}
+  private record Plan(Map<String, DaemonRecord> daemons, List<List<String>> missing, List<StorageGroupRecord> groups) {}
 
   private void tick() {
     try {
@@ -111,24 +129,39 @@ public final class GroupFormer implements AutoCloseable {
           }
         }
         Set<Set<String>> have = new HashSet<>();
-        for (StorageGroupRecord g : Daemons.groups(tx)) {
+        Set<String> haveIds = new HashSet<>();
+        List<StorageGroupRecord> groups = Daemons.groups(tx);
+        for (StorageGroupRecord g : groups) {
           have.add(new HashSet<>(g.getMembersList()));
+          haveIds.add(g.getGroupId());
         }
         List<List<String>> missing = new ArrayList<>();
         for (int r : sm.placement().wanted(tx)) {
           for (List<String> w : windows(ids, r)) {
-            if (!have.contains(new HashSet<>(w))) {
+            if (!have.contains(new HashSet<>(w)) && !haveIds.contains(nameOf(w))) {
               missing.add(w);
             }
           }
         }
-        return new Plan(byId, missing);
+        return new Plan(byId, missing, groups);
       });
       if (plan == null) {
         return;
       }
+      long now = System.nanoTime();
+      probe(plan.daemons(), now);
       for (List<String> members : plan.missing()) {
-        form(members, plan.daemons());
+        if (members.stream().noneMatch(id -> dead(id, now))) {
+          form(members, plan.daemons());
+        }
+      }
+      for (StorageGroupRecord g : plan.groups()) {
+        for (String m : g.getMembersList()) {
+          if (dead(m, now)) {
+            replace(g, m, plan);
+            break; // one change per group and tick
+          }
+        }
       }
     } catch (IOException | RuntimeException e) {
       LOG.warn("group former: {}", e.toString());
@@ -165,6 +198,102 @@ public final class GroupFormer implements AutoCloseable {
     }
     lastProblem.remove(name);
     LOG.info("storage group {} formed: {}", name, members);
+  }
+
+  /** Asks every daemon with a Raft address for its status; remembers who answered. */
+  private void probe(Map<String, DaemonRecord> daemons, long now) {
+    lastSeen.keySet().retainAll(daemons.keySet());
+    for (DaemonRecord d : daemons.values()) {
+      lastSeen.putIfAbsent(d.getId(), now); // first seen now: dead only after deadAfter of silence
+      try {
+        StorageServiceGrpc.newBlockingStub(channel(d.getAddress()))
+            .withDeadlineAfter(PROBE_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+            .status(io.shoalfs.proto.storage.DaemonStatusRequest.getDefaultInstance());
+        lastSeen.put(d.getId(), now);
+      } catch (StatusRuntimeException | IllegalArgumentException e) {
+        ManagedChannel ch = channels.get(d.getAddress());
+        if (ch != null) {
+          ch.resetConnectBackoff();
+        }
+      }
+    }
+  }
+
+  private boolean dead(String id, long now) {
+    Long seen = lastSeen.get(id);
+    return seen != null && now - seen > deadAfter.toNanos();
+  }
+
+  /**
+   * Re-replication: {@code dead} leaves group {@code g} and a live daemon outside the group (the one in fewest
+   * groups) takes its place. It joins with the new member list, the group's leader commits the configuration change
+   * (the new member catches up from the group's log, which keeps every entry), then the log records it.
+   */
+  private void replace(StorageGroupRecord g, String dead, Plan plan) {
+    long now = System.nanoTime();
+    Map<String, Integer> load = new HashMap<>();
+    for (StorageGroupRecord other : plan.groups()) {
+      other.getMembersList().forEach(m -> load.merge(m, 1, Integer::sum));
+    }
+    String spare = plan.daemons().keySet().stream()
+        .filter(id -> !g.getMembersList().contains(id) && !dead(id, now))
+        .min(java.util.Comparator.comparing((String id) -> load.getOrDefault(id, 0)).thenComparing(id -> id))
+        .orElse(null);
+    if (spare == null) {
+      problem(g.getGroupId(), "member " + dead + " is dead and no other daemon is free to take its place");
+      return;
+    }
+    List<String> members = new ArrayList<>(g.getMembersList());
+    members.set(members.indexOf(dead), spare);
+    List<GroupMember> wire = new ArrayList<>();
+    for (String id : members) {
+      DaemonRecord d = plan.daemons().get(id);
+      if (d == null) {
+        problem(g.getGroupId(), "member " + id + " has no raft address");
+        return;
+      }
+      wire.add(GroupMember.newBuilder().setId(id).setRaftAddress(d.getRaftAddress()).setAddress(d.getAddress()).build());
+    }
+    try {
+      StorageServiceGrpc.newBlockingStub(channel(plan.daemons().get(spare).getAddress()))
+          .withDeadlineAfter(JOIN_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+          .joinGroup(JoinGroupRequest.newBuilder().setGroupId(g.getGroupId()).addAllMembers(wire).build());
+    } catch (StatusRuntimeException e) {
+      problem(g.getGroupId(), "replacement " + spare + " did not join: " + e.getMessage());
+      return;
+    }
+    io.shoalfs.proto.storage.ChangeGroupRequest change = io.shoalfs.proto.storage.ChangeGroupRequest.newBuilder()
+        .setGroupId(g.getGroupId()).addAllMembers(wire).build();
+    String why = "no live member took the change";
+    boolean changed = false;
+    for (String id : g.getMembersList()) {
+      if (id.equals(dead)) {
+        continue;
+      }
+      try {
+        StorageServiceGrpc.newBlockingStub(channel(plan.daemons().get(id).getAddress()))
+            .withDeadlineAfter(CHANGE_TIMEOUT_MS, TimeUnit.MILLISECONDS).changeGroup(change);
+        changed = true;
+        break;
+      } catch (StatusRuntimeException e) {
+        why = id + ": " + e.getMessage();
+      }
+    }
+    if (!changed) {
+      problem(g.getGroupId(), "replacing " + dead + " by " + spare + ": " + why);
+      return;
+    }
+    MetaReply reply = submitter.submitInternal(MetaRequest.newBuilder().setFormStorageGroup(
+        FormStorageGroupRequest.newBuilder().setGroupId(g.getGroupId()).addAllMembers(members).setReplace(true))
+        .build()).join();
+    if (reply.getCode() != Code.OK) {
+      problem(g.getGroupId(), "recording the new members failed: " + reply.getCode() + " " + reply.getMessage());
+      return;
+    }
+    replaced.incrementAndGet();
+    lastProblem.remove(g.getGroupId());
+    LOG.info("storage group {} re-replicated: {} (dead) replaced by {}; members {}", g.getGroupId(), dead, spare,
+        members);
   }
 
   /** One log line per group when its problem changes, not one per second. */

@@ -114,6 +114,28 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
     out.onCompleted();
   }
 
+  /** Re-replication: the group's leader changes its members (asked by the metadata leader's group former). */
+  @Override
+  public void changeGroup(io.shoalfs.proto.storage.ChangeGroupRequest req,
+      StreamObserver<io.shoalfs.proto.storage.ChangeGroupReply> out) {
+    if (groups == null) {
+      out.onError(Status.FAILED_PRECONDITION.withDescription("daemon " + daemonId + " serves no storage groups")
+          .asRuntimeException());
+      return;
+    }
+    try {
+      groups.changeMembers(req.getGroupId(), req.getMembersList());
+    } catch (io.grpc.StatusRuntimeException e) {
+      out.onError(e);
+      return;
+    } catch (java.io.IOException | RuntimeException e) {
+      out.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
+      return;
+    }
+    out.onNext(io.shoalfs.proto.storage.ChangeGroupReply.getDefaultInstance());
+    out.onCompleted();
+  }
+
   /** Another member of a group repairs a damaged block from this member's copy. */
   @Override
   public void fetchBlock(io.shoalfs.proto.storage.FetchBlockRequest req,

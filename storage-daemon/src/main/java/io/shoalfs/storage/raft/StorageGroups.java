@@ -133,6 +133,33 @@ public final class StorageGroups implements AutoCloseable {
     LOG.info("storage {}: joined group {} ({})", server.getId(), groupId, gid.getUuid());
   }
 
+  /**
+   * On the group's leader: changes the group's members to {@code members} (new ones joined first) and returns once
+   * the new configuration is committed (the new members caught up from the log). Elsewhere: UNAVAILABLE with the
+   * leader's address.
+   */
+  public void changeMembers(String groupId, List<GroupMember> members) throws IOException {
+    RaftGroupId gid = raftGroupId(groupId);
+    RaftServer.Division d = server.getDivision(gid);
+    if (!d.getInfo().isLeader()) {
+      RaftPeerId leader = d.getInfo().getLeaderId();
+      RaftPeer lp = leader == null ? null : d.getGroup().getPeer(leader);
+      throw unavailable(groupId, "not the group's leader", lp == null ? null : lp.getClientAddress());
+    }
+    List<RaftPeer> peers = new ArrayList<>();
+    for (GroupMember m : members) {
+      peers.add(RaftPeer.newBuilder().setId(m.getId()).setAddress(m.getRaftAddress())
+          .setClientAddress(m.getAddress()).build());
+    }
+    RaftClientReply reply = server.setConfiguration(new org.apache.ratis.protocol.SetConfigurationRequest(
+        localClient, server.getId(), gid, calls.incrementAndGet(), peers));
+    if (!reply.isSuccess()) {
+      throw new IOException("changing the members of storage group " + groupId + ": " + reply.getException());
+    }
+    LOG.info("storage {}: group {} now has members {}", server.getId(), groupId,
+        peers.stream().map(p -> p.getId().toString()).toList());
+  }
+
   /** True when this daemon leads {@code groupId} now. */
   public boolean isLeader(String groupId) {
     try {

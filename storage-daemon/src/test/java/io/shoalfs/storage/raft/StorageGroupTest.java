@@ -150,6 +150,87 @@ class StorageGroupTest {
   }
 
   /**
+   * Re-replication: with four daemons and replication 3, a member that stays dead past the configured time is
+   * replaced in its groups by the fourth daemon, which catches up from the group's log; the group has three live
+   * copies again (printed: how long it took).
+   */
+  @Test
+  void aDeadMemberIsReplacedAndTheNewMemberHoldsEveryByte() throws Exception {
+    int raftPort = Ports.freePortPair();
+    String addrs = "127.0.0.1:" + raftPort;
+    List<StorageServer> daemons = new ArrayList<>();
+    MetaServer meta = MetaServer.start(new MetaServer.Config("m1", Map.of("m1", new HostPort("127.0.0.1", raftPort)),
+        dir.resolve("meta")), MetaServer.Tuning.DEFAULTS);
+    MetaClient client = null;
+    StorageClient storage = null;
+    try {
+      meta.setDefaultReplication(3);
+      meta.setDaemonDeadAfter(Duration.ofSeconds(3));
+      for (int i = 1; i <= 4; i++) {
+        daemons.add(StorageServer.start(new StorageServer.Config("s" + i, addrs, dir.resolve("s" + i),
+            new HostPort("127.0.0.1", Ports.freePort()), 8L << 30, new HostPort("127.0.0.1", Ports.freePort()))));
+      }
+      for (StorageServer d : daemons) {
+        assertTrue(d.awaitRegistered(Duration.ofSeconds(60)), "registered");
+      }
+      client = MetaClient.connect(addrs);
+      storage = new StorageClient(client);
+      awaitGroup(client, 3, Duration.ofSeconds(60));
+      Attr f = client.create(Layout.ROOT_INO, "f", 0644, 0, 0, false);
+      ChunkRef ref = client.allocChunk(f.getIno(), 0);
+      byte[] data = bytes(11, 1 << 20);
+      storage.write(ref, 0, ByteString.copyFrom(data), false);
+      StorageGroup before = groupById(client, ref.getGroupId());
+      String victim = before.getMembers(0).getId();
+      StorageServer dead = daemons.stream().filter(d -> d.id().equals(victim)).findFirst().orElseThrow();
+      dead.close();
+      long start = System.nanoTime();
+
+      StorageGroup after = null;
+      long deadline = start + Duration.ofSeconds(90).toNanos();
+      while (System.nanoTime() < deadline) {
+        after = groupById(client, ref.getGroupId());
+        if (after.getMembersList().stream().noneMatch(m -> m.getId().equals(victim))) {
+          break;
+        }
+        Thread.sleep(200);
+      }
+      StorageGroup now = after;
+      assertTrue(now.getMembersList().stream().noneMatch(m -> m.getId().equals(victim)),
+          "the dead member left the group: " + now);
+      assertEquals(3, now.getMembersCount());
+      String newcomer = now.getMembersList().stream().map(m -> m.getId())
+          .filter(id -> before.getMembersList().stream().noneMatch(m -> m.getId().equals(id))).findFirst()
+          .orElseThrow();
+      StorageServer fresh = daemons.stream().filter(d -> d.id().equals(newcomer)).findFirst().orElseThrow();
+      awaitStored(fresh, ref.getChunkId(), 0, data);
+      System.out.printf("re-replication: %s replaced by %s in %s, its copy complete after %d ms%n", victim,
+          newcomer, ref.getGroupId(), (System.nanoTime() - start) / 1_000_000);
+      // The group goes on with its new members.
+      byte[] more = bytes(12, 256 << 10);
+      storage.refreshLayout();
+      storage.write(ref, 1 << 20, ByteString.copyFrom(more), false);
+      assertArrayEquals(more, storage.read(ref, 1 << 20, more.length).toByteArray());
+      awaitStored(fresh, ref.getChunkId(), 1 << 20, more);
+      assertTrue(meta.groupFormer().replacedMembers() >= 1);
+    } finally {
+      if (storage != null) {
+        storage.close();
+      }
+      if (client != null) {
+        client.close();
+      }
+      daemons.forEach(StorageServer::close);
+      meta.close();
+    }
+  }
+
+  static StorageGroup groupById(MetaClient client, String id) throws Exception {
+    return client.getLayout().getGroupsList().stream().filter(g -> g.getGroupId().equals(id)).findFirst()
+        .orElseThrow();
+  }
+
+  /**
    * A daemon that comes back is usable at once: the client's channel to it failed while it was down (gRPC then
    * backs off for up to two minutes), yet a read right after the daemon registered again succeeds within 2 s.
    */
