@@ -44,6 +44,10 @@ public final class LocalCommand implements Callable<Integer> {
   @Option(names = "--replication", defaultValue = "1", description = "Copies of each chunk (default: ${DEFAULT-VALUE}).")
   int replication;
 
+  @Option(names = "--daemon-dead-after", defaultValue = "5m", paramLabel = "DURATION",
+      description = "A storage daemon silent this long is replaced in its replicated groups (default: ${DEFAULT-VALUE}).")
+  String daemonDeadAfter;
+
   @Override
   public Integer call() throws Exception {
     validate();
@@ -61,7 +65,8 @@ public final class LocalCommand implements Callable<Integer> {
       ClusterLayout layout = ClusterLayout.loadOrCreate(data, metaReplicas, storageDaemons);
       LocalCluster.checkPorts(layout);
       return run(new LocalCluster(
-          new LocalCluster.Options(data, mnt, metaReplicas, storageDaemons, libfuse, replication), layout));
+          new LocalCluster.Options(data, mnt, metaReplicas, storageDaemons, libfuse, replication,
+              daemonDeadAfter), layout));
     }
   }
 
@@ -106,6 +111,7 @@ public final class LocalCommand implements Callable<Integer> {
   }
 
   private void validate() {
+    io.shoalfs.meta.MetaCommand.duration("--daemon-dead-after", daemonDeadAfter);
     if (metaReplicas < 1 || metaReplicas > 7 || metaReplicas % 2 == 0) {
       throw new UserError("--meta-replicas must be 1, 3, 5 or 7 (an odd number keeps a majority), got " + metaReplicas);
     }

@@ -82,14 +82,30 @@ public final class StatusCommand implements Callable<Integer> {
     String addrs = MetaOption.resolve(meta);
     try (MetaClient client = MetaClient.connect(addrs)) {
       printReplicas(client);
-      LayoutReply layout = client.getLayout();
+      LayoutReply layout = client.getLayoutWithChunkCounts();
       System.out.println("storage groups: " + layout.getGroupsCount());
+      java.util.Map<String, String> lines = new java.util.HashMap<>();
+      int underGroups = 0;
+      long underChunks = 0;
       for (StorageGroup g : layout.getGroupsList()) {
+        int down = 0;
+        StringBuilder members = new StringBuilder();
         for (StorageDaemon d : g.getMembersList()) {
-          System.out.println("  " + g.getGroupId() + "  " + d.getId() + "  " + d.getAddress() + "  "
-              + Sizes.format(d.getCapacityBytes()) + "  " + daemonLine(d));
+          String line = lines.computeIfAbsent(d.getId(), id -> daemonLine(d));
+          down += line.startsWith("DOWN") ? 1 : 0;
+          members.append("\n    ").append(d.getId()).append("  ").append(d.getAddress()).append("  ")
+              .append(Sizes.format(d.getCapacityBytes())).append("  ").append(line);
         }
+        String kind = g.getReplicated() ? "replicated, " + g.getMembersCount() + " copies" : "one daemon";
+        String health = g.getReplicated() && down > 0 ? "  UNDER-REPLICATED (" + down + " member(s) down)" : "";
+        if (g.getReplicated() && down > 0) {
+          underGroups++;
+          underChunks += g.getChunks();
+        }
+        System.out.println("  " + g.getGroupId() + "  (" + kind + ", " + g.getChunks() + " chunks)" + health
+            + members);
       }
+      System.out.println("under-replicated: " + underGroups + " group(s), " + underChunks + " chunk(s)");
       StatFsReply fs = client.statFs(Layout.ROOT_INO);
       System.out.println("capacity: " + Sizes.format(fs.getCapacityBytes()) + " (each disk once), used: "
           + Sizes.format(fs.getUsedBytes()) + " (all volumes), available: " + Sizes.format(fs.getAvailableBytes())

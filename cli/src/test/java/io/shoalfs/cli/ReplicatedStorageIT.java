@@ -8,6 +8,7 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -16,10 +17,12 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Replicated storage as a user runs it: {@code shoal local --storage-daemons 3 --replication 3}, every component
+ * Replicated storage as a user runs it: {@code shoal local --storage-daemons 4 --replication 3}, every component
  * its own process. One storage daemon is killed with SIGKILL in the middle of a sequential write through the
  * mount, another in the middle of reading it back (page cache dropped): the application sees no error and the
- * file's SHA-256 matches. Then one is stopped with SIGSTOP during a write for longer than a request's deadline.
+ * file's SHA-256 matches. Then one is stopped with SIGSTOP during a write, longer than a request's deadline and
+ * than {@code --daemon-dead-after}: the write goes on, and the stopped daemon is replaced in its groups, which
+ * {@code shoal status} shows (no group under-replicated, the stopped daemon in none).
  */
 class ReplicatedStorageIT {
   /** Bytes written per phase: large enough that a kill lands in the middle (see the printed timings). */
@@ -37,10 +40,10 @@ class ReplicatedStorageIT {
     ShoalProcess shoal = null;
     try {
       shoal = ShoalProcess.start(tmp, "local", "--dir", tmp.resolve("data").toString(), "--mount", mnt.toString(),
-          "--meta-replicas", "1", "--storage-daemons", "3", "--replication", "3");
+          "--meta-replicas", "1", "--storage-daemons", "4", "--replication", "3", "--daemon-dead-after", "15s");
       LocalClusterIT.awaitStarted(shoal, mnt);
-      assertTrue(shoal.err.stream().anyMatch(l -> l.contains("storage group r3-s1-s2-s3 formed")),
-          "the group of three is formed before the mount: " + shoal.lastErr(20));
+      assertTrue(shoal.err.stream().anyMatch(l -> l.contains("storage group r3-") && l.contains(" formed")),
+          "a group of three is formed before the mount: " + shoal.lastErr(20));
 
       // SIGKILL of s1 while the file is being written.
       Path f = mnt.resolve("written-through-a-kill.bin");
@@ -68,20 +71,36 @@ class ReplicatedStorageIT {
       assertArrayEquals(sha, read.get(5, TimeUnit.MINUTES), "the read through the kill returns the same bytes");
       LocalFaultIT.awaitComponent(shoal, s2.pid(), 60, "storage", "--id", "s2");
 
-      // SIGSTOP of s3 for longer than one request's deadline (5 s) during a write.
+      // SIGSTOP of s3 for longer than one request's deadline (5 s) and than --daemon-dead-after during a write.
       Path g = mnt.resolve("written-through-a-stop.bin");
       CompletableFuture<Long> write2 = CompletableFuture.supplyAsync(() -> timed(() -> writeAll(g, data)));
       Thread.sleep(1000);
       ProcessHandle s3 = LocalFaultIT.component(shoal, "storage", "--id", "s3").orElseThrow();
       Runtime.getRuntime().exec(new String[] {"kill", "-STOP", String.valueOf(s3.pid())}).waitFor();
+      long stopped = System.nanoTime();
       try {
-        Thread.sleep(12_000);
+        long write2Ms = write2.get(5, TimeUnit.MINUTES);
+        System.out.printf("replicated write of %d MiB with s3 stopped: %d ms%n", FILE_MIB, write2Ms);
+        assertArrayEquals(sha, sha256(g), "the file written through the stop reads back exactly");
+        // Re-replication: s3 leaves every replicated group; shoal status shows all groups with 3 live copies.
+        List<String> status = null;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (System.nanoTime() < deadline) {
+          status = status(tmp, shoal);
+          if (status.contains("under-replicated: 0 group(s), 0 chunk(s)") && !inReplicatedGroup(status, "s3")) {
+            break;
+          }
+          Thread.sleep(1000);
+        }
+        System.out.printf("re-replicated without s3 %d ms after it was stopped; shoal status:%n%s%n",
+            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stopped), String.join("\n", status));
+        assertTrue(status.contains("under-replicated: 0 group(s), 0 chunk(s)"), String.join("\n", status));
+        assertTrue(!inReplicatedGroup(status, "s3"), "s3 was replaced in every group: " + String.join("\n", status));
       } finally {
         Runtime.getRuntime().exec(new String[] {"kill", "-CONT", String.valueOf(s3.pid())}).waitFor();
       }
-      long write2Ms = write2.get(5, TimeUnit.MINUTES);
-      System.out.printf("replicated write of %d MiB with s3 stopped for 12 s: %d ms%n", FILE_MIB, write2Ms);
-      assertArrayEquals(sha, sha256(g), "the file written through the stop reads back exactly");
+      assertArrayEquals(sha, sha256(g), "and it still reads back exactly after the changes");
+      assertArrayEquals(sha, sha256(f));
 
       LocalClusterIT.stopAndCheckClean(shoal, mnt);
     } finally {
@@ -90,6 +109,28 @@ class ReplicatedStorageIT {
       }
       TestMounts.forceUnmount(mnt);
     }
+  }
+
+  /** The lines of {@code shoal status} against the running local cluster. */
+  private static List<String> status(Path tmp, ShoalProcess shoal) throws Exception {
+    String meta = shoal.out.stream().filter(l -> l.startsWith("meta: ")).findFirst().orElseThrow().substring(6);
+    try (ShoalProcess p = ShoalProcess.start(tmp, "status", "--meta", meta)) {
+      p.waitFor(60);
+      return List.copyOf(p.out);
+    }
+  }
+
+  /** Whether {@code shoal status} lists daemon {@code id} as a member of a replicated group. */
+  private static boolean inReplicatedGroup(List<String> status, String id) {
+    boolean replicated = false;
+    for (String l : status) {
+      if (l.startsWith("  ") && !l.startsWith("    ")) {
+        replicated = l.contains("(replicated");
+      } else if (replicated && l.trim().startsWith(id + " ")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private interface Io {

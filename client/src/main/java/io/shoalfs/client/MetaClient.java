@@ -474,6 +474,11 @@ public final class MetaClient implements AutoCloseable {
     return call(req(b -> b.setGetLayout(GetLayoutRequest.getDefaultInstance()))).getLayout();
   }
 
+  /** The layout with each group's chunk count (scans every chunk record: for status, not for data paths). */
+  public LayoutReply getLayoutWithChunkCounts() throws MetaException {
+    return call(req(b -> b.setGetLayout(GetLayoutRequest.newBuilder().setChunkCounts(true)))).getLayout();
+  }
+
   public Subvolume createSubvolume(String name, long capacityBytes) throws MetaException {
     return call(req(b -> b.setCreateSubvolume(CreateSubvolumeRequest.newBuilder()
         .setName(name).setCapacityBytes(capacityBytes)))).getSubvolume();

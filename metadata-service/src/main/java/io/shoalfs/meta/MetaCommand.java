@@ -40,6 +40,11 @@ public final class MetaCommand implements Callable<Integer> {
           + "groups of N storage daemons are formed for it (default: ${DEFAULT-VALUE})")
   int replication;
 
+  @Option(names = "--daemon-dead-after", paramLabel = "DURATION", defaultValue = "5m",
+      description = "a storage daemon silent this long (e.g. 30s, 5m) is replaced in its replicated groups by "
+          + "another daemon (default: ${DEFAULT-VALUE})")
+  String deadAfter;
+
   private final PrintStream stdout;
 
   public MetaCommand() {
@@ -59,8 +64,10 @@ public final class MetaCommand implements Callable<Integer> {
     if (replication < 1 || replication > 3) {
       throw new UserError("--replication must be 1, 2 or 3, got " + replication);
     }
+    java.time.Duration dead = duration("--daemon-dead-after", deadAfter);
     MetaServer server = MetaServer.start(new MetaServer.Config(id, peerMap, dir));
     server.setDefaultReplication(replication);
+    server.setDaemonDeadAfter(dead);
     CountDownLatch stop = new CountDownLatch(1);
     try (AutoCloseable restore = Signals.onTerminate(stop::countDown)) {
       // Safety net for exits that do not come through the signal handlers.
@@ -117,5 +124,23 @@ public final class MetaCommand implements Callable<Integer> {
       throw new UserError(clash);
     }
     return out;
+  }
+
+  /** 30s, 5m, 1h or plain seconds; at least one second. */
+  public static java.time.Duration duration(String flag, String v) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)([smh]?)").matcher(v.trim());
+    if (!m.matches()) {
+      throw new UserError(flag + ": '" + v + "' is not a duration like 30s, 5m or 1h");
+    }
+    long n = Long.parseLong(m.group(1));
+    java.time.Duration d = switch (m.group(2)) {
+      case "m" -> java.time.Duration.ofMinutes(n);
+      case "h" -> java.time.Duration.ofHours(n);
+      default -> java.time.Duration.ofSeconds(n);
+    };
+    if (d.getSeconds() < 1) {
+      throw new UserError(flag + " must be at least 1s");
+    }
+    return d;
   }
 }

@@ -25,9 +25,10 @@ public final class LocalCluster implements AutoCloseable {
   private static final long START_TIMEOUT_SECONDS = 120;
   private static final long STOP_GRACE_SECONDS = 20;
 
-  public record Options(Path dir, Path mount, int metaReplicas, int storageDaemons, Path libfuse, int replication) {
+  public record Options(Path dir, Path mount, int metaReplicas, int storageDaemons, Path libfuse, int replication,
+      String daemonDeadAfter) {
     public Options(Path dir, Path mount, int metaReplicas, int storageDaemons, Path libfuse) {
-      this(dir, mount, metaReplicas, storageDaemons, libfuse, 1);
+      this(dir, mount, metaReplicas, storageDaemons, libfuse, 1, "5m");
     }
   }
 
@@ -53,7 +54,8 @@ public final class LocalCluster implements AutoCloseable {
       String id = ClusterLayout.metaId(i);
       metas.add(launch("meta-" + id, command("meta", "--id", id, "--peers", layout.metaPeers(),
           "--dir", options.dir().resolve("meta").resolve(id).toString(),
-          "--replication", String.valueOf(options.replication()))));
+          "--replication", String.valueOf(options.replication()),
+          "--daemon-dead-after", options.daemonDeadAfter())));
     }
     awaitReady(metas);
     out.println("meta: " + layout.metaAddrs());

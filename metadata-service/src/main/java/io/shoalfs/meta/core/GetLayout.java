@@ -13,12 +13,27 @@ final class GetLayout {
   private GetLayout() {}
 
   static MetaReply read(Tx tx) {
+    return read(tx, io.shoalfs.proto.meta.GetLayoutRequest.getDefaultInstance());
+  }
+
+  static MetaReply read(Tx tx, io.shoalfs.proto.meta.GetLayoutRequest r) {
+    java.util.Map<String, Long> counts = new java.util.HashMap<>();
+    if (r.getChunkCounts()) {
+      tx.scan(io.shoalfs.meta.store.MetaTables.CHUNKS, new byte[0], null, (k, v) -> {
+        if (v.getChunkId() != 0) {
+          counts.merge(v.getGroupId(), 1L, Long::sum);
+        }
+        return true;
+      });
+    }
     LayoutReply.Builder out = LayoutReply.newBuilder().setChunkSize(Layout.CHUNK_SIZE);
     for (DaemonRecord d : Daemons.all(tx)) {
-      out.addGroups(StorageGroup.newBuilder().setGroupId(Daemons.groupOf(d.getId())).addMembers(Daemons.member(d)));
+      String id = Daemons.groupOf(d.getId());
+      out.addGroups(StorageGroup.newBuilder().setGroupId(id).addMembers(Daemons.member(d))
+          .setChunks(counts.getOrDefault(id, 0L)));
     }
     for (StorageGroupRecord g : Daemons.groups(tx)) {
-      out.addGroups(Daemons.view(tx, g));
+      out.addGroups(Daemons.view(tx, g).toBuilder().setChunks(counts.getOrDefault(g.getGroupId(), 0L)));
     }
     return MetaReply.newBuilder().setLayout(out).build();
   }

@@ -103,7 +103,7 @@ public final class MetaOps {
       case READ_DIR -> ReadDir.read(tx, r.getReadDir());
       case GET_CHUNKS -> GetChunks.read(tx, r.getGetChunks());
       case STAT_FS -> StatFs.read(tx, r.getStatFs());
-      case GET_LAYOUT -> GetLayout.read(tx);
+      case GET_LAYOUT -> GetLayout.read(tx, r.getGetLayout());
       case GET_SUBVOLUME -> Subvolumes.get(tx, r.getGetSubvolume().getName());
       case LIST_SUBVOLUMES -> Subvolumes.list(tx);
       case READ_LINK -> ReadLink.read(tx, r.getReadLink());

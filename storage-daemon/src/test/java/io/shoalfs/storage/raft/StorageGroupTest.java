@@ -176,6 +176,18 @@ class StorageGroupTest {
       client = MetaClient.connect(addrs);
       storage = new StorageClient(client);
       awaitGroup(client, 3, Duration.ofSeconds(60));
+      long formed = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (client.getLayout().getGroupsList().stream().filter(StorageGroup::getReplicated).count() < 4) {
+        assertTrue(System.nanoTime() < formed, "four groups of three for four daemons");
+        Thread.sleep(200);
+      }
+      // New chunks are spread over the groups.
+      Attr spread = client.create(Layout.ROOT_INO, "spread", 0644, 0, 0, false);
+      java.util.Set<String> used = new java.util.TreeSet<>();
+      for (int i = 0; i < 8; i++) {
+        used.add(client.allocChunk(spread.getIno(), i).getGroupId());
+      }
+      assertEquals(4, used.size(), "eight new chunks land in every one of the four groups: " + used);
       Attr f = client.create(Layout.ROOT_INO, "f", 0644, 0, 0, false);
       ChunkRef ref = client.allocChunk(f.getIno(), 0);
       byte[] data = bytes(11, 1 << 20);
