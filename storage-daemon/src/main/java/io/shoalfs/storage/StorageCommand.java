@@ -78,6 +78,9 @@ public final class StorageCommand implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(hook);
     try {
       while (stop.getCount() > 0) {
+        if (server.refusal() != null) {
+          throw new UserError("storage daemon " + id + ": " + server.refusal(), 1);
+        }
         if (server.awaitRegistered(Duration.ofMillis(200))) {
           PrintWriter out = spec.commandLine().getOut();
           out.println("ready: storage " + id + " " + address);

@@ -151,8 +151,42 @@ public final class StorageServer implements AutoCloseable {
     return free;
   }
 
+  /** The file in the data directory that names the cluster this daemon's data belongs to. */
+  static final String CLUSTER_FILE = "cluster-id";
+
+  private volatile String refused;
+
+  /** Why the metadata service refused this daemon for good (another cluster's data), or null. */
+  public String refusal() {
+    return refused;
+  }
+
+  private String storedClusterId() {
+    try {
+      Path f = cfg.dir().resolve(CLUSTER_FILE);
+      return Files.exists(f) ? Files.readString(f).trim() : "";
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  /** After the first registration: remember the cluster in the data directory (a later start proves it). */
+  private void rememberCluster() {
+    try {
+      Path f = cfg.dir().resolve(CLUSTER_FILE);
+      if (!Files.exists(f)) {
+        String id = meta.getLayout().getClusterId();
+        if (!id.isEmpty()) {
+          Files.writeString(f, id + "\n");
+        }
+      }
+    } catch (IOException | io.shoalfs.client.MetaException e) {
+      LOG.warn("storage {}: cannot record the cluster id in {}: {}", cfg.id(), cfg.dir(), e.getMessage());
+    }
+  }
+
   private void register() {
-    StorageDaemon self = StorageDaemon.newBuilder()
+    StorageDaemon self = StorageDaemon.newBuilder().setClusterId(storedClusterId())
         .setId(cfg.id()).setAddress(cfg.listen().toString()).setCapacityBytes(cfg.capacityBytes()).setDiskId(diskId)
         .setRaftAddress(cfg.raftListen() == null ? "" : cfg.raftListen().toString())
         .build();
@@ -171,9 +205,21 @@ public final class StorageServer implements AutoCloseable {
       attempts.incrementAndGet();
       try {
         meta.registerDaemon(self);
+        rememberCluster();
         registered.countDown();
         LOG.info("storage {} registered with the metadata service as {}", cfg.id(), self.getAddress());
         return;
+      } catch (io.shoalfs.client.MetaException e) {
+        if (e.code() == io.shoalfs.proto.meta.Code.EPERM) {
+          refused = e.getMessage();
+          LOG.error("storage {} refused by the metadata service: {}", cfg.id(), e.getMessage());
+          return;
+        }
+        String problem = e.getMessage();
+        if (!closed.get() && !Objects.equals(problem, lastProblem)) {
+          LOG.info("storage {} not registered yet, retrying: {}", cfg.id(), problem);
+          lastProblem = problem;
+        }
       } catch (Exception e) {
         // One line when the reason changes, not one per attempt: a daemon may wait minutes for the cluster.
         String problem = e.getMessage();

@@ -50,6 +50,10 @@ public final class Daemons {
         b.addMembers(member(d));
       }
     }
+    DaemonRecord w = g.getWitness().isEmpty() ? null : tx.get(MetaTables.DAEMONS, g.getWitness());
+    if (w != null) {
+      b.setWitness(member(w));
+    }
     return b.build();
   }
 
@@ -65,7 +69,14 @@ public final class Daemons {
       throw FsError.of(Code.EINVAL, "a storage group has 2 or 3 members, got %d", r.getMembersCount());
     }
     Set<String> seen = new HashSet<>();
-    for (String m : r.getMembersList()) {
+    List<String> all = new ArrayList<>(r.getMembersList());
+    if (!r.getWitness().isEmpty()) {
+      if (r.getMembersCount() != 2) {
+        throw FsError.of(Code.EINVAL, "only a group of 2 has a witness");
+      }
+      all.add(r.getWitness());
+    }
+    for (String m : all) {
       DaemonRecord d = tx.get(MetaTables.DAEMONS, m);
       if (d == null || d.getRaftAddress().isEmpty()) {
         throw FsError.of(Code.EINVAL, "daemon %s is not registered with a raft address", m);
@@ -80,7 +91,7 @@ public final class Daemons {
         throw FsError.of(Code.ENOENT, "no storage group %s to change", r.getGroupId());
       }
       tx.put(MetaTables.STORAGE_GROUPS, r.getGroupId(), old.toBuilder().clearMembers()
-          .addAllMembers(r.getMembersList()).build());
+          .addAllMembers(r.getMembersList()).setWitness(r.getWitness()).build());
       return Inodes.empty();
     }
     if (old != null) {
@@ -90,7 +101,7 @@ public final class Daemons {
       throw FsError.of(Code.EEXIST, "storage group %s exists with members %s", r.getGroupId(), old.getMembersList());
     }
     tx.put(MetaTables.STORAGE_GROUPS, r.getGroupId(), StorageGroupRecord.newBuilder().setGroupId(r.getGroupId())
-        .addAllMembers(r.getMembersList()).setFormedNs(ctx.nowNs()).build());
+        .addAllMembers(r.getMembersList()).setWitness(r.getWitness()).setFormedNs(ctx.nowNs()).build());
     return Inodes.empty();
   }
 }

@@ -27,6 +27,10 @@ final class GetLayout {
       });
     }
     LayoutReply.Builder out = LayoutReply.newBuilder().setChunkSize(Layout.CHUNK_SIZE);
+    String cluster = RegisterDaemon.clusterId(tx);
+    if (cluster != null) {
+      out.setClusterId(cluster);
+    }
     for (DaemonRecord d : Daemons.all(tx)) {
       String id = Daemons.groupOf(d.getId());
       out.addGroups(StorageGroup.newBuilder().setGroupId(id).addMembers(Daemons.member(d))

@@ -16,6 +16,15 @@ import io.shoalfs.proto.records.DaemonRecord;
 final class RegisterDaemon {
   private RegisterDaemon() {}
 
+  /** system["cluster_id"]: the cluster's id (UTF-8), set by the first registration. */
+  static final String CLUSTER_ID = "cluster_id";
+
+  /** This cluster's id, or null before any daemon registered. */
+  static String clusterId(Tx tx) {
+    byte[] v = tx.get(MetaTables.SYSTEM, CLUSTER_ID);
+    return v == null ? null : new String(v, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   static MetaReply apply(Tx tx, WriteContext ctx, RegisterDaemonRequest r) throws FsError {
     StorageDaemon d = r.getDaemon();
     Names.checkSafe("daemon", d.getId());
@@ -26,6 +35,17 @@ final class RegisterDaemon {
       }
     } catch (IllegalArgumentException e) {
       throw FsError.of(Code.EINVAL, "daemon %s: %s", d.getId(), e.getMessage());
+    }
+    String cluster = clusterId(tx);
+    if (cluster == null) {
+      // The first daemon names the cluster: from the leader's clock in the entry, the same on every replica.
+      cluster = java.util.UUID.nameUUIDFromBytes(("shoal-cluster:" + ctx.nowNs()).getBytes(
+          java.nio.charset.StandardCharsets.UTF_8)).toString();
+      tx.put(MetaTables.SYSTEM, CLUSTER_ID, cluster.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    if (!d.getClusterId().isEmpty() && !d.getClusterId().equals(cluster)) {
+      throw FsError.of(Code.EPERM, "daemon %s holds the data of cluster %s, but this is cluster %s: it must not "
+          + "join (start it on an empty directory, or against its own cluster)", d.getId(), d.getClusterId(), cluster);
     }
     DaemonRecord old = tx.get(MetaTables.DAEMONS, d.getId());
     tx.put(MetaTables.DAEMONS, d.getId(), DaemonRecord.newBuilder()

@@ -90,9 +90,16 @@ public final class GroupFormer implements AutoCloseable {
     return f;
   }
 
-  /** The groups wanted for {@code daemons} (with Raft addresses, id order) and replication {@code r}. */
-  static List<List<String>> windows(List<String> daemons, int r) {
-    List<List<String>> out = new ArrayList<>();
+  /** A wanted group: its data members and, for a group of 2 when a third daemon exists, a witness. */
+  record Window(List<String> members, String witness) {}
+
+  /**
+   * The groups wanted for {@code daemons} (with Raft addresses, id order) and replication {@code r}: windows of
+   * r consecutive daemons; a group of 2 takes the next daemon as its witness (a voter without data), so that one
+   * data member down still leaves a majority.
+   */
+  static List<Window> windows(List<String> daemons, int r) {
+    List<Window> out = new ArrayList<>();
     int n = daemons.size();
     if (r < 2 || n < r) {
       return out;
@@ -102,7 +109,7 @@ public final class GroupFormer implements AutoCloseable {
       for (int j = 0; j < r; j++) {
         g.add(daemons.get((i + j) % n));
       }
-      out.add(g);
+      out.add(new Window(g, r == 2 && n >= 3 ? daemons.get((i + 2) % n) : ""));
     }
     return out;
   }
@@ -111,7 +118,7 @@ public final class GroupFormer implements AutoCloseable {
     return "r" + members.size() + "-" + String.join("-", members);
   }
 
-  private record Plan(Map<String, DaemonRecord> daemons, List<List<String>> missing, List<StorageGroupRecord> groups) {}
+  private record Plan(Map<String, DaemonRecord> daemons, List<Window> missing, List<StorageGroupRecord> groups) {}
 
   private void tick() {
     try {
@@ -135,10 +142,10 @@ public final class GroupFormer implements AutoCloseable {
           have.add(new HashSet<>(g.getMembersList()));
           haveIds.add(g.getGroupId());
         }
-        List<List<String>> missing = new ArrayList<>();
+        List<Window> missing = new ArrayList<>();
         for (int r : sm.placement().wanted(tx)) {
-          for (List<String> w : windows(ids, r)) {
-            if (!have.contains(new HashSet<>(w)) && !haveIds.contains(nameOf(w))) {
+          for (Window w : windows(ids, r)) {
+            if (!have.contains(new HashSet<>(w.members())) && !haveIds.contains(nameOf(w.members()))) {
               missing.add(w);
             }
           }
@@ -150,13 +157,13 @@ public final class GroupFormer implements AutoCloseable {
       }
       long now = System.nanoTime();
       probe(plan.daemons(), now);
-      for (List<String> members : plan.missing()) {
-        if (members.stream().noneMatch(id -> dead(id, now))) {
-          form(members, plan.daemons());
+      for (Window w : plan.missing()) {
+        if (w.members().stream().noneMatch(id -> dead(id, now)) && (w.witness().isEmpty() || !dead(w.witness(), now))) {
+          form(w, plan.daemons());
         }
       }
       for (StorageGroupRecord g : plan.groups()) {
-        for (String m : g.getMembersList()) {
+        for (String m : everyone(g)) {
           if (dead(m, now)) {
             replace(g, m, plan);
             break; // one change per group and tick
@@ -168,15 +175,33 @@ public final class GroupFormer implements AutoCloseable {
     }
   }
 
-  private void form(List<String> members, Map<String, DaemonRecord> daemons) {
+  /** The group's daemons: its data members and its witness, if any. */
+  private static List<String> everyone(StorageGroupRecord g) {
+    List<String> all = new ArrayList<>(g.getMembersList());
+    if (!g.getWitness().isEmpty()) {
+      all.add(g.getWitness());
+    }
+    return all;
+  }
+
+  private static GroupMember wire(DaemonRecord d, boolean witness) {
+    return GroupMember.newBuilder().setId(d.getId()).setRaftAddress(d.getRaftAddress()).setAddress(d.getAddress())
+        .setWitness(witness).build();
+  }
+
+  private void form(Window w, Map<String, DaemonRecord> daemons) {
+    List<String> members = w.members();
     String name = nameOf(members);
     JoinGroupRequest.Builder join = JoinGroupRequest.newBuilder().setGroupId(name);
+    List<String> all = new ArrayList<>(members);
     for (String id : members) {
-      DaemonRecord d = daemons.get(id);
-      join.addMembers(GroupMember.newBuilder().setId(id).setRaftAddress(d.getRaftAddress())
-          .setAddress(d.getAddress()));
+      join.addMembers(wire(daemons.get(id), false));
     }
-    for (String id : members) {
+    if (!w.witness().isEmpty()) {
+      join.addMembers(wire(daemons.get(w.witness()), true));
+      all.add(w.witness());
+    }
+    for (String id : all) {
       String address = daemons.get(id).getAddress();
       try {
         StorageServiceGrpc.newBlockingStub(channel(address)).withDeadlineAfter(JOIN_TIMEOUT_MS, TimeUnit.MILLISECONDS)
@@ -191,13 +216,14 @@ public final class GroupFormer implements AutoCloseable {
       }
     }
     MetaReply reply = submitter.submitInternal(MetaRequest.newBuilder().setFormStorageGroup(
-        FormStorageGroupRequest.newBuilder().setGroupId(name).addAllMembers(members)).build()).join();
+        FormStorageGroupRequest.newBuilder().setGroupId(name).addAllMembers(members).setWitness(w.witness()))
+        .build()).join();
     if (reply.getCode() != Code.OK) {
       problem(name, "recording it failed: " + reply.getCode() + " " + reply.getMessage());
       return;
     }
     lastProblem.remove(name);
-    LOG.info("storage group {} formed: {}", name, members);
+    LOG.info("storage group {} formed: {}{}", name, members, w.witness().isEmpty() ? "" : " witness " + w.witness());
   }
 
   /** Asks every daemon with a Raft address for its status; remembers who answered. */
@@ -235,8 +261,9 @@ public final class GroupFormer implements AutoCloseable {
     for (StorageGroupRecord other : plan.groups()) {
       other.getMembersList().forEach(m -> load.merge(m, 1, Integer::sum));
     }
+    List<String> everyone = everyone(g);
     String spare = plan.daemons().keySet().stream()
-        .filter(id -> !g.getMembersList().contains(id) && !dead(id, now))
+        .filter(id -> !everyone.contains(id) && !dead(id, now))
         .min(java.util.Comparator.comparing((String id) -> load.getOrDefault(id, 0)).thenComparing(id -> id))
         .orElse(null);
     if (spare == null) {
@@ -244,15 +271,24 @@ public final class GroupFormer implements AutoCloseable {
       return;
     }
     List<String> members = new ArrayList<>(g.getMembersList());
-    members.set(members.indexOf(dead), spare);
+    String witness = g.getWitness();
+    if (dead.equals(witness)) {
+      witness = spare;
+    } else {
+      members.set(members.indexOf(dead), spare);
+    }
     List<GroupMember> wire = new ArrayList<>();
-    for (String id : members) {
+    List<String> all = new ArrayList<>(members);
+    if (!witness.isEmpty()) {
+      all.add(witness);
+    }
+    for (String id : all) {
       DaemonRecord d = plan.daemons().get(id);
       if (d == null) {
         problem(g.getGroupId(), "member " + id + " has no raft address");
         return;
       }
-      wire.add(GroupMember.newBuilder().setId(id).setRaftAddress(d.getRaftAddress()).setAddress(d.getAddress()).build());
+      wire.add(wire(d, id.equals(witness)));
     }
     try {
       StorageServiceGrpc.newBlockingStub(channel(plan.daemons().get(spare).getAddress()))
@@ -266,7 +302,7 @@ public final class GroupFormer implements AutoCloseable {
         .setGroupId(g.getGroupId()).addAllMembers(wire).build();
     String why = "no live member took the change";
     boolean changed = false;
-    for (String id : g.getMembersList()) {
+    for (String id : everyone) {
       if (id.equals(dead)) {
         continue;
       }
@@ -284,7 +320,8 @@ public final class GroupFormer implements AutoCloseable {
       return;
     }
     MetaReply reply = submitter.submitInternal(MetaRequest.newBuilder().setFormStorageGroup(
-        FormStorageGroupRequest.newBuilder().setGroupId(g.getGroupId()).addAllMembers(members).setReplace(true))
+        FormStorageGroupRequest.newBuilder().setGroupId(g.getGroupId()).addAllMembers(members).setWitness(witness)
+            .setReplace(true))
         .build()).join();
     if (reply.getCode() != Code.OK) {
       problem(g.getGroupId(), "recording the new members failed: " + reply.getCode() + " " + reply.getMessage());

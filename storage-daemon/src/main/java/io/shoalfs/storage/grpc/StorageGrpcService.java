@@ -156,6 +156,12 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
 
   @Override
   public void writeChunk(WriteChunkRequest req, StreamObserver<WriteChunkReply> out) {
+    if (!req.getGroupId().isEmpty() && !store.hasRoomFor(req.getData().size())) {
+      // The group's members apply alike whatever their capacity: the member that takes the write checks its own.
+      out.onError(Status.RESOURCE_EXHAUSTED.withDescription("storage daemon " + daemonId + " is full: "
+          + store.usedBytes() + " of " + store.capacityBytes() + " bytes used; reads go on").asRuntimeException());
+      return;
+    }
     if (viaGroup(req.getGroupId(), out, () -> groups.submit(req.getGroupId(),
         StorageLogEntry.newBuilder().setWrite(req.toBuilder().clearData()).build(), req.getData()),
         r -> WriteChunkReply.getDefaultInstance())) {

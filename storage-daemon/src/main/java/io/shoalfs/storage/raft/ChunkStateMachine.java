@@ -155,11 +155,30 @@ public final class ChunkStateMachine extends BaseStateMachine {
     return b.build();
   }
 
+  /**
+   * Whether this member is the group's witness (a voter that holds no bytes: priority 0 in the configuration,
+   * read each time since re-replication may change it).
+   */
+  boolean witness() {
+    try {
+      RaftServer server = getServer().getNow(null);
+      if (server == null) {
+        return false;
+      }
+      RaftServer.Division d = server.getDivision(gid);
+      org.apache.ratis.protocol.RaftPeer self = d.getGroup().getPeer(d.getId());
+      return self != null && self.getPriority() == StorageGroups.WITNESS_PRIORITY;
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
   /** A member writes the entry to its log: the bytes are staged, synced, before Ratis counts it written. */
   @Override
   public CompletableFuture<?> write(LogEntryProto entry, TransactionContext context) {
     ByteString data = entry.getStateMachineLogEntry().getStateMachineEntry().getStateMachineData();
-    if (data.isEmpty()) {
+    if (data.isEmpty() || witness()) {
+      // A witness votes on the entry without keeping its bytes.
       return CompletableFuture.completedFuture(null);
     }
     long index = entry.getIndex();
@@ -178,6 +197,10 @@ public final class ChunkStateMachine extends BaseStateMachine {
   /** The leader re-sends an entry whose bytes are no longer cached: staged, or read back (see readForReplay). */
   @Override
   public CompletableFuture<ByteString> read(LogEntryProto entry, TransactionContext context) {
+    if (witness()) {
+      return CompletableFuture.failedFuture(new IOException("this member is the witness of group " + key
+          + ": it holds no bytes to send"));
+    }
     try {
       byte[] mem = pending.get(entry.getIndex());
       if (mem != null) {
@@ -232,7 +255,8 @@ public final class ChunkStateMachine extends BaseStateMachine {
     StorageLogReply r;
     applyLock.lock();
     try {
-      r = apply(e, index, trx);
+      // A witness keeps no chunks: it only moves its applied index (its replies are never sent to a client).
+      r = witness() ? StorageLogReply.getDefaultInstance() : apply(e, index, trx);
       store.applied(key, index);
       appliedInStore = index;
     } catch (StorageException.StoreFailure | StorageException.Unavailable ex) {
@@ -255,7 +279,7 @@ public final class ChunkStateMachine extends BaseStateMachine {
         case WRITE -> {
           ByteBuffer data = bytesOf(e, index, trx);
           WriteChunkRequest w = e.getWrite();
-          store.write(w.getChunkId(), w.getEpoch(), Integer.toUnsignedLong(w.getOffset()), data, false);
+          store.write(w.getChunkId(), w.getEpoch(), Integer.toUnsignedLong(w.getOffset()), data, false, false);
           store.noteGroupChunk(key, w.getChunkId(), true);
         }
         case TRUNCATE -> store.truncate(e.getTruncate().getChunkId(), e.getTruncate().getEpoch(),
@@ -270,7 +294,7 @@ public final class ChunkStateMachine extends BaseStateMachine {
         }
         case COPY -> {
           store.copy(e.getCopy().getFromChunkId(), e.getCopy().getToChunkId(),
-              Integer.toUnsignedLong(e.getCopy().getOffset()), Integer.toUnsignedLong(e.getCopy().getLength()));
+              Integer.toUnsignedLong(e.getCopy().getOffset()), Integer.toUnsignedLong(e.getCopy().getLength()), false);
           store.noteGroupChunk(key, e.getCopy().getToChunkId(), true);
         }
         case OP_NOT_SET -> {

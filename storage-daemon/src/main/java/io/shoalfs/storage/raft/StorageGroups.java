@@ -122,8 +122,7 @@ public final class StorageGroups implements AutoCloseable {
     }
     List<RaftPeer> peers = new ArrayList<>();
     for (GroupMember m : members) {
-      peers.add(RaftPeer.newBuilder().setId(m.getId()).setAddress(m.getRaftAddress())
-          .setClientAddress(m.getAddress()).build());
+      peers.add(peerOf(m));
     }
     RaftClientReply reply = server.groupManagement(GroupManagementRequest.newAdd(localClient, server.getId(),
         calls.incrementAndGet(), RaftGroup.valueOf(gid, peers)));
@@ -148,8 +147,7 @@ public final class StorageGroups implements AutoCloseable {
     }
     List<RaftPeer> peers = new ArrayList<>();
     for (GroupMember m : members) {
-      peers.add(RaftPeer.newBuilder().setId(m.getId()).setAddress(m.getRaftAddress())
-          .setClientAddress(m.getAddress()).build());
+      peers.add(peerOf(m));
     }
     RaftClientReply reply = server.setConfiguration(new org.apache.ratis.protocol.SetConfigurationRequest(
         localClient, server.getId(), gid, calls.incrementAndGet(), peers));
@@ -159,6 +157,15 @@ public final class StorageGroups implements AutoCloseable {
     LOG.info("storage {}: group {} now has members {}", server.getId(), groupId,
         peers.stream().map(p -> p.getId().toString()).toList());
   }
+
+  /** A member as a Raft peer: a witness has priority 0, so a data member leads whenever one can. */
+  static RaftPeer peerOf(GroupMember m) {
+    return RaftPeer.newBuilder().setId(m.getId()).setAddress(m.getRaftAddress()).setClientAddress(m.getAddress())
+        .setPriority(m.getWitness() ? WITNESS_PRIORITY : DATA_PRIORITY).build();
+  }
+
+  static final int DATA_PRIORITY = 1;
+  static final int WITNESS_PRIORITY = 0;
 
   /** True when this daemon leads {@code groupId} now. */
   public boolean isLeader(String groupId) {

@@ -191,6 +191,16 @@ public final class ChunkStore implements AutoCloseable {
    * {@link StorageException.Stale} if the chunk was deleted or {@code epoch} is below its fence.
    */
   public void write(long chunkId, long epoch, long offset, ByteBuffer data, boolean sync) throws StorageException {
+    write(chunkId, epoch, offset, data, sync, true);
+  }
+
+  /**
+   * {@link #write(long, long, long, ByteBuffer, boolean)}; {@code checkCapacity} false for a replicated group's
+   * apply, which must give the same result on every member whatever each one's capacity (the group's leader
+   * checks its own before it proposes: {@link #hasRoomFor}); a disk that is really full fails the member instead.
+   */
+  public void write(long chunkId, long epoch, long offset, ByteBuffer data, boolean sync, boolean checkCapacity)
+      throws StorageException {
     int length = data.remaining();
     ChunkGeometry.checkRange(offset, length);
     try (Held held = lock(chunkId)) {
@@ -201,7 +211,11 @@ public final class ChunkStore implements AutoCloseable {
       long end = offset + length;
       long oldLength = storedLength(chunkId);
       long growth = Math.max(0, end - oldLength);
-      reserve(chunkId, growth);
+      if (checkCapacity) {
+        reserve(chunkId, growth);
+      } else {
+        used.addAndGet(growth);
+      }
       boolean committed = false;
       try (RocksStore.Batch batch = rocks.batch()) {
         for (int b = blockOf(offset); b <= blockOf(end - 1); b++) {
@@ -251,10 +265,15 @@ public final class ChunkStore implements AutoCloseable {
    * A new chunk is written only by its one writer after alloc_chunk, so the copy needs no lock across pieces.
    */
   public void copy(long from, long to, long offset, long length) throws StorageException {
+    copy(from, to, offset, length, true);
+  }
+
+  /** {@link #copy(long, long, long, long)}; {@code checkCapacity} as in the write of a replicated group. */
+  public void copy(long from, long to, long offset, long length, boolean checkCapacity) throws StorageException {
     ChunkGeometry.checkRange(offset, length);
     for (long done = 0; done < length; done += COPY_PIECE) {
       int n = (int) Math.min(COPY_PIECE, length - done);
-      write(to, offset + done, ByteBuffer.wrap(read(from, offset + done, n)), false);
+      write(to, 0, offset + done, ByteBuffer.wrap(read(from, offset + done, n)), false, checkCapacity);
     }
   }
 
@@ -730,6 +749,14 @@ public final class ChunkStore implements AutoCloseable {
   }
 
   // ---- replicated groups: the staged bytes of log entries and each group's applied index ----
+
+  /**
+   * Whether {@code bytes} more fit within the capacity now (a replicated group's leader asks before it proposes a
+   * write; an answer is a hint, since the write may overwrite bytes already stored).
+   */
+  public boolean hasRoomFor(long bytes) {
+    return used.get() + bytes <= capacity;
+  }
 
   /** Keeps the bytes of entry {@code index} of {@code group} until it is applied; durable when it returns. */
   public void stage(String group, long index, ByteBuffer data) throws StorageException {

@@ -201,6 +201,11 @@ class StorageGrpcServiceTest {
     write(stub, 2, 0, new byte[BLOCK_SIZE]);
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> write(stub, 3, 0, new byte[1]));
     assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
+    assertTrue(e.getStatus().getDescription().contains("more bytes") && e.getStatus().getDescription().contains("used"),
+        "says what is full: " + e.getStatus().getDescription());
+    // A full daemon keeps serving reads.
+    assertEquals(BLOCK_SIZE, deadline(stub).readChunk(io.shoalfs.proto.storage.ReadChunkRequest.newBuilder()
+        .setChunkId(1).setOffset(0).setLength(BLOCK_SIZE).build()).getData().size());
     write(stub, 2, 10, random(100, 3));
     deadline(stub).deleteChunk(DeleteChunkRequest.newBuilder().setChunkId(1).build());
     write(stub, 3, 0, new byte[1]);

@@ -150,6 +150,84 @@ class StorageGroupTest {
   }
 
   /**
+   * Replication 2 with a third daemon: each group of two data members has the third as its witness (a voter that
+   * holds no bytes), so with one data member down the other and the witness still make a majority: writes and
+   * reads go on, and the member that comes back catches up. The witness never holds the chunk's bytes.
+   */
+  @Test
+  void aGroupOfTwoWithAWitnessServesWithOneDataMemberDown() throws Exception {
+    int raftPort = Ports.freePortPair();
+    String addrs = "127.0.0.1:" + raftPort;
+    List<StorageServer> daemons = new ArrayList<>();
+    List<StorageServer.Config> configs = new ArrayList<>();
+    MetaServer meta = MetaServer.start(new MetaServer.Config("m1", Map.of("m1", new HostPort("127.0.0.1", raftPort)),
+        dir.resolve("meta")), MetaServer.Tuning.DEFAULTS);
+    MetaClient client = null;
+    StorageClient storage = null;
+    try {
+      meta.setDefaultReplication(2);
+      for (int i = 1; i <= 3; i++) {
+        StorageServer.Config cfg = new StorageServer.Config("s" + i, addrs, dir.resolve("s" + i),
+            new HostPort("127.0.0.1", Ports.freePort()), 8L << 30, new HostPort("127.0.0.1", Ports.freePort()));
+        configs.add(cfg);
+        daemons.add(StorageServer.start(cfg));
+      }
+      for (StorageServer d : daemons) {
+        assertTrue(d.awaitRegistered(Duration.ofSeconds(60)), "registered");
+      }
+      client = MetaClient.connect(addrs);
+      storage = new StorageClient(client);
+      awaitGroup(client, 2, Duration.ofSeconds(60));
+      Attr f = client.create(Layout.ROOT_INO, "f", 0644, 0, 0, false);
+      ChunkRef ref = client.allocChunk(f.getIno(), 0);
+      StorageGroup g = groupById(client, ref.getGroupId());
+      assertEquals(2, g.getMembersCount());
+      assertTrue(g.hasWitness(), "a group of two among three daemons has a witness: " + g);
+      String witnessId = g.getWitness().getId();
+      byte[] first = bytes(21, 1 << 20);
+      storage.write(ref, 0, ByteString.copyFrom(first), false);
+      StorageServer witness = byId(daemons, witnessId);
+      for (StorageDaemonRef m : members(g)) {
+        awaitStored(byId(daemons, m.id()), ref.getChunkId(), 0, first);
+      }
+      assertEquals(0, witness.store().usedBytes(), "the witness holds no bytes of the group's chunks");
+
+      // A data member down: the other one and the witness are a majority.
+      StorageServer down = byId(daemons, g.getMembers(0).getId());
+      int downIndex = daemons.indexOf(down);
+      down.close();
+      byte[] second = bytes(22, 512 << 10);
+      storage.write(ref, 1 << 20, ByteString.copyFrom(second), false);
+      assertArrayEquals(second, storage.read(ref, 1 << 20, second.length).toByteArray());
+      assertArrayEquals(first, storage.read(ref, 0, first.length).toByteArray());
+
+      // It comes back and catches up; the witness still holds nothing.
+      daemons.set(downIndex, StorageServer.start(configs.get(downIndex)));
+      awaitStored(daemons.get(downIndex), ref.getChunkId(), 1 << 20, second);
+      assertEquals(0, witness.store().usedBytes());
+    } finally {
+      if (storage != null) {
+        storage.close();
+      }
+      if (client != null) {
+        client.close();
+      }
+      daemons.forEach(StorageServer::close);
+      meta.close();
+    }
+  }
+
+  record StorageDaemonRef(String id) {}
+
+  static List<StorageDaemonRef> members(StorageGroup g) {
+    return g.getMembersList().stream().map(m -> new StorageDaemonRef(m.getId())).toList();
+  }
+
+  static StorageServer byId(List<StorageServer> daemons, String id) {
+    return daemons.stream().filter(d -> d.id().equals(id)).findFirst().orElseThrow();
+  }
+
+  /**
    * Re-replication: with four daemons and replication 3, a member that stays dead past the configured time is
    * replaced in its groups by the fourth daemon, which catches up from the group's log; the group has three live
    * copies again (printed: how long it took).
