@@ -68,7 +68,10 @@ public final class BenchCommand implements Callable<Integer> {
   /** The two fio workloads, in the order they run on each target (the read reads what the write wrote). */
   private static final List<Workload> WORKLOADS = List.of(
       new Workload("seq-write-1m", JobFiles.SEQ_WRITE_1M, "sequential write, 1 MiB blocks, end_fsync", true),
-      new Workload("seq-read-1m", JobFiles.SEQ_READ_1M, "sequential read, 1 MiB blocks, page cache invalidated", false));
+      new Workload("seq-read-1m", JobFiles.SEQ_READ_1M, "sequential read, 1 MiB blocks, page cache invalidated", false),
+      new Workload("rand-write-4k", JobFiles.RAND_WRITE_4K, "random write, 4 KiB blocks, 4 jobs, end_fsync", true),
+      new Workload("rand-read-4k", JobFiles.RAND_READ_4K, "random read, 4 KiB blocks, 4 jobs, page cache invalidated",
+          false));
 
   private record Workload(String id, String jobFile, String description, boolean write) {}
 

@@ -41,7 +41,10 @@ public final class LocalCommand implements Callable<Integer> {
   @Option(names = "--storage-daemons", defaultValue = "3", description = "Storage daemons (default: ${DEFAULT-VALUE}).")
   int storageDaemons;
 
-  @Option(names = "--replication", defaultValue = "1", description = "Copies of each chunk (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--replication", paramLabel = "N",
+      description = "Copies of each chunk: 1, 2 or 3 (default: 2 with 2 or more storage daemons, else 1).")
+  Integer replicationOption;
+
   int replication;
 
   @Option(names = "--daemon-dead-after", defaultValue = "5m", paramLabel = "DURATION",
@@ -118,6 +121,7 @@ public final class LocalCommand implements Callable<Integer> {
     if (storageDaemons < 1 || storageDaemons > 32) {
       throw new UserError("--storage-daemons must be between 1 and 32, got " + storageDaemons);
     }
+    replication = replicationOption != null ? replicationOption : storageDaemons >= 2 ? 2 : 1;
     if (replication < 1 || replication > storageDaemons) {
       throw new UserError("--replication must be between 1 and --storage-daemons (" + storageDaemons + "), got "
           + replication);

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ReplicatedStorageIT {
   /** Bytes written per phase: large enough that a kill lands in the middle (see the printed timings). */
-  static final int FILE_MIB = Integer.getInteger("shoal.it.replicatedMib", 48);
+  static final int FILE_MIB = Integer.getInteger("shoal.it.replicatedMib", 32);
 
   @TempDir Path tmp;
 

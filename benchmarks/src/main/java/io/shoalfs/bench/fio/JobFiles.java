@@ -16,6 +16,8 @@ import java.nio.file.StandardCopyOption;
 public final class JobFiles {
   public static final String SEQ_WRITE_1M = "seq-write-1m.fio";
   public static final String SEQ_READ_1M = "seq-read-1m.fio";
+  public static final String RAND_WRITE_4K = "rand-write-4k.fio";
+  public static final String RAND_READ_4K = "rand-read-4k.fio";
 
   private static final String RESOURCE_DIR = "/io/shoalfs/bench/fio/";
 
