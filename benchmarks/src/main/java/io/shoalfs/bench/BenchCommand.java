@@ -53,7 +53,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Benchmark a Shoal mount against a bindfs passthrough and the local disk in one run (metadata "
-        + "operations, cp -a of a tree, fio sequential I/O); writes report.md, report.json and plots.")
+        + "operations, cp -a of a tree, fio sequential and 4 KiB random I/O); writes report.md, report.json and plots.")
 public final class BenchCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(BenchCommand.class);
   private static final Path DEFAULT_MOUNT = Path.of(".shoal", "mnt");

@@ -106,7 +106,7 @@ class BenchOnShoalTest {
       }
     }
     expected.add("cp-a");
-    expected.addAll(List.of("seq-write-1m", "seq-read-1m"));
+    expected.addAll(List.of("seq-write-1m", "seq-read-1m", "rand-write-4k", "rand-read-4k"));
     assertEquals(expected, report.results().stream().map(Row::id).toList());
 
     for (Row r : report.results()) {
@@ -138,7 +138,7 @@ class BenchOnShoalTest {
         assertTrue(c.exact() && c.exitCode() == 0, c.toString());
       }
     }
-    assertEquals(6, report.fioRuns().size());
+    assertEquals(12, report.fioRuns().size(), "four fio jobs on each of three targets");
     assertEquals(List.of(6L, 4L, 1L), List.of(report.settings().cpFiles(), report.settings().cpDirs(),
         report.settings().cpSymlinks()), "files, directories, symlinks of the source tree");
 

@@ -98,7 +98,7 @@ public final class ReportWriter {
       md.append("\n## ").append(switch (part) {
         case "metadata" -> "Metadata operations (" + unit + ")";
         case "cp" -> "cp -a (" + unit + ")";
-        default -> "fio sequential I/O (" + unit + ")";
+        default -> "fio (" + unit + ")";
       }).append("\n\n");
       md.append("| benchmark | Shoal | bindfs | local disk | Shoal / bindfs | Shoal / local |\n");
       md.append("|---|---:|---:|---:|---:|---:|\n");
@@ -168,7 +168,8 @@ public final class ReportWriter {
     }
     if (r.parts().contains("fio")) {
       md.append("- fio (").append(s.fioVersion()).append("): each job moves ").append(Sizes.format(s.fioSizeBytes()))
-          .append(" in ").append(s.fioBlockSizeBytes() / (1024 * 1024)).append(" MiB blocks, capped at ")
+          .append(" (sequential jobs in ").append(s.fioBlockSizeBytes() / (1024 * 1024))
+          .append(" MiB blocks; random jobs: 4 jobs of that size each, in 4 KiB blocks), capped at ")
           .append(s.fioRuntimeLimitSeconds()).append(" s; buffered I/O (`direct=0`). Writes end with `end_fsync=1`")
           .append(" inside the timed runtime (data on stable storage per second); reads use `invalidate=1` (fio")
           .append(" drops the file's pages before reading). Job files are in `fio/`, fio's raw JSON in `fio-json/`.\n");
