@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * I/O through its FUSE mount, SIGTERM, and a restart on the same data directory.
  */
 class LocalClusterIT {
-  private static final int BIG_FILE_BYTES = 64 << 20;
+  private static final int BIG_FILE_BYTES = 24 << 20;
   private static final int SMALL_FILES = 200;
   private static final long START_SECONDS = 300;
 

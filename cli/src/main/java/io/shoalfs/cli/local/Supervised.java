@@ -15,8 +15,9 @@ import java.util.concurrent.TimeUnit;
 final class Supervised {
   static final int MAX_RESTARTS = 5;
   static final long WINDOW_NANOS = TimeUnit.MINUTES.toNanos(10);
-  private static final long FIRST_BACKOFF_MILLIS = 1000;
-  private static final long MAX_BACKOFF_MILLIS = 16_000;
+  /** The first restart's wait (then doubling to 16x); the system property lets fault tests wait less. */
+  private static final long FIRST_BACKOFF_MILLIS = Math.max(1, Long.getLong("shoal.local.firstBackoffMillis", 1000));
+  private static final long MAX_BACKOFF_MILLIS = 16 * FIRST_BACKOFF_MILLIS;
 
   private final String name;
   private final List<String> command;

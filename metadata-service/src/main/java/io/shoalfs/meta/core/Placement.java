@@ -37,12 +37,17 @@ public final class Placement {
   /** A group id, or "" when no group of the needed replication exists (apply then answers ENOSPC). */
   public String choose(Tx tx, MetaRequest request) {
     int r = replicationOf(tx, request);
+    // Writers ask alloc_chunk on every write-back, mostly for chunks that exist already (its copy-on-write
+    // check): only a chunk that is new now moves the round-robin on, or every new chunk would land in the same
+    // group whenever the asks per chunk are a multiple of the groups. A group is still chosen for every ask: the
+    // chunk may be created by an entry ahead of this one.
+    long turn = chunkExists(tx, request) ? next.get() : next.getAndIncrement();
     if (r <= 1) {
       List<DaemonRecord> daemons = Daemons.all(tx);
       if (daemons.isEmpty()) {
         return "";
       }
-      return Daemons.groupOf(daemons.get((int) Math.floorMod(next.getAndIncrement(), (long) daemons.size())).getId());
+      return Daemons.groupOf(daemons.get((int) Math.floorMod(turn, (long) daemons.size())).getId());
     }
     List<String> fit = new ArrayList<>();
     for (StorageGroupRecord g : Daemons.groups(tx)) {
@@ -50,7 +55,16 @@ public final class Placement {
         fit.add(g.getGroupId());
       }
     }
-    return fit.isEmpty() ? "" : fit.get((int) Math.floorMod(next.getAndIncrement(), (long) fit.size()));
+    return fit.isEmpty() ? "" : fit.get((int) Math.floorMod(turn, (long) fit.size()));
+  }
+
+  private static boolean chunkExists(Tx tx, MetaRequest request) {
+    if (request.getOpCase() != MetaRequest.OpCase.ALLOC_CHUNK) {
+      return false;
+    }
+    io.shoalfs.proto.records.ChunkRecord c = tx.get(MetaTables.CHUNKS,
+        new io.shoalfs.meta.store.ChunkKey(request.getAllocChunk().getIno(), request.getAllocChunk().getIndex()));
+    return c != null && c.getChunkId() != 0;
   }
 
   /** The copies a new chunk of the request's file needs. */

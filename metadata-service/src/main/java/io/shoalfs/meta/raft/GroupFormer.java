@@ -163,11 +163,18 @@ public final class GroupFormer implements AutoCloseable {
         }
       }
       for (StorageGroupRecord g : plan.groups()) {
+        boolean changed = false;
         for (String m : everyone(g)) {
           if (dead(m, now)) {
             replace(g, m, plan);
+            changed = true;
             break; // one change per group and tick
           }
+        }
+        if (!changed && g.getMembersCount() == 2 && g.getWitness().isEmpty() && plan.daemons().size() >= 3) {
+          // Formed before a third daemon registered: it gets one now (a group of 2 without one stops when a
+          // member does).
+          replace(g, "", plan);
         }
       }
     } catch (IOException | RuntimeException e) {
@@ -272,8 +279,8 @@ public final class GroupFormer implements AutoCloseable {
     }
     List<String> members = new ArrayList<>(g.getMembersList());
     String witness = g.getWitness();
-    if (dead.equals(witness)) {
-      witness = spare;
+    if (dead.isEmpty() || dead.equals(witness)) {
+      witness = spare; // a witness added to a group of 2, or a dead witness replaced
     } else {
       members.set(members.indexOf(dead), spare);
     }
@@ -327,10 +334,14 @@ public final class GroupFormer implements AutoCloseable {
       problem(g.getGroupId(), "recording the new members failed: " + reply.getCode() + " " + reply.getMessage());
       return;
     }
-    replaced.incrementAndGet();
     lastProblem.remove(g.getGroupId());
-    LOG.info("storage group {} re-replicated: {} (dead) replaced by {}; members {}", g.getGroupId(), dead, spare,
-        members);
+    if (dead.isEmpty()) {
+      LOG.info("storage group {}: {} added as its witness; members {}", g.getGroupId(), spare, members);
+    } else {
+      replaced.incrementAndGet();
+      LOG.info("storage group {} re-replicated: {} (dead) replaced by {}; members {}", g.getGroupId(), dead, spare,
+          members);
+    }
   }
 
   /** One log line per group when its problem changes, not one per second. */

@@ -73,9 +73,7 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
     if (groupId.isEmpty()) {
       return false;
     }
-    if (groups == null) {
-      out.onError(Status.FAILED_PRECONDITION.withDescription("daemon " + daemonId + " serves no storage groups")
-          .asRuntimeException());
+    if (noGroups(out)) {
       return true;
     }
     call.get().whenComplete((reply, t) -> {
@@ -96,12 +94,20 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
     return true;
   }
 
+  /** Answers FAILED_PRECONDITION when this daemon runs no Raft server (started without --raft-listen). */
+  private boolean noGroups(StreamObserver<?> out) {
+    if (groups != null) {
+      return false;
+    }
+    out.onError(Status.FAILED_PRECONDITION.withDescription("daemon " + daemonId
+        + " serves no storage groups (started without --raft-listen)").asRuntimeException());
+    return true;
+  }
+
   /** Joins a storage group (the metadata leader's group former asks every member before recording it). */
   @Override
   public void joinGroup(JoinGroupRequest req, StreamObserver<JoinGroupReply> out) {
-    if (groups == null) {
-      out.onError(Status.FAILED_PRECONDITION.withDescription("daemon " + daemonId + " has no raft address")
-          .asRuntimeException());
+    if (noGroups(out)) {
       return;
     }
     try {
@@ -118,9 +124,7 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
   @Override
   public void changeGroup(io.shoalfs.proto.storage.ChangeGroupRequest req,
       StreamObserver<io.shoalfs.proto.storage.ChangeGroupReply> out) {
-    if (groups == null) {
-      out.onError(Status.FAILED_PRECONDITION.withDescription("daemon " + daemonId + " serves no storage groups")
-          .asRuntimeException());
+    if (noGroups(out)) {
       return;
     }
     try {
@@ -140,9 +144,7 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
   @Override
   public void fetchBlock(io.shoalfs.proto.storage.FetchBlockRequest req,
       StreamObserver<io.shoalfs.proto.storage.FetchBlockReply> out) {
-    if (groups == null) {
-      out.onError(Status.FAILED_PRECONDITION.withDescription("daemon " + daemonId + " serves no storage groups")
-          .asRuntimeException());
+    if (noGroups(out)) {
       return;
     }
     respond(out, () -> {

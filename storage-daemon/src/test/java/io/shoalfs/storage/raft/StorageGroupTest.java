@@ -45,27 +45,12 @@ class StorageGroupTest {
 
   @Test
   void aGroupOfThreeKeepsEveryByteOnEveryMemberAndServesWithOneMemberDown() throws Exception {
-    int raftPort = Ports.freePortPair();
-    String addrs = "127.0.0.1:" + raftPort;
-    List<StorageServer> daemons = new ArrayList<>();
-    List<StorageServer.Config> configs = new ArrayList<>();
-    MetaServer meta = MetaServer.start(new MetaServer.Config("m1", Map.of("m1", new HostPort("127.0.0.1", raftPort)),
-        dir.resolve("meta")), MetaServer.Tuning.DEFAULTS);
-    MetaClient client = null;
-    StorageClient storage = null;
-    try {
-      meta.setDefaultReplication(3);
-      for (int i = 1; i <= 3; i++) {
-        StorageServer.Config cfg = new StorageServer.Config("s" + i, addrs, dir.resolve("s" + i),
-            new HostPort("127.0.0.1", Ports.freePort()), 8L << 30, new HostPort("127.0.0.1", Ports.freePort()));
-        configs.add(cfg);
-        daemons.add(StorageServer.start(cfg));
-      }
-      for (StorageServer d : daemons) {
-        assertTrue(d.awaitRegistered(Duration.ofSeconds(60)), "registered");
-      }
-      client = MetaClient.connect(addrs);
-      storage = new StorageClient(client);
+    try (Rig rig = Rig.start(dir, 3, 3, null)) {
+      MetaServer meta = rig.meta;
+      List<StorageServer> daemons = rig.daemons;
+      List<StorageServer.Config> configs = rig.configs;
+      MetaClient client = rig.client;
+      StorageClient storage = rig.storage;
       StorageGroup group = awaitGroup(client, 3, Duration.ofSeconds(60));
       assertEquals("r3-s1-s2-s3", group.getGroupId());
 
@@ -137,15 +122,6 @@ class StorageGroupTest {
           () -> st.write(ref, 0, ByteString.copyFrom(bytes(3, 4096)), false));
       assertTrue(stale.getMessage().contains("write"), stale.getMessage());
       assertArrayEquals(first, storage.read(ref, 0, first.length).toByteArray());
-    } finally {
-      if (storage != null) {
-        storage.close();
-      }
-      if (client != null) {
-        client.close();
-      }
-      daemons.forEach(StorageServer::close);
-      meta.close();
     }
   }
 
@@ -156,31 +132,22 @@ class StorageGroupTest {
    */
   @Test
   void aGroupOfTwoWithAWitnessServesWithOneDataMemberDown() throws Exception {
-    int raftPort = Ports.freePortPair();
-    String addrs = "127.0.0.1:" + raftPort;
-    List<StorageServer> daemons = new ArrayList<>();
-    List<StorageServer.Config> configs = new ArrayList<>();
-    MetaServer meta = MetaServer.start(new MetaServer.Config("m1", Map.of("m1", new HostPort("127.0.0.1", raftPort)),
-        dir.resolve("meta")), MetaServer.Tuning.DEFAULTS);
-    MetaClient client = null;
-    StorageClient storage = null;
-    try {
-      meta.setDefaultReplication(2);
-      for (int i = 1; i <= 3; i++) {
-        StorageServer.Config cfg = new StorageServer.Config("s" + i, addrs, dir.resolve("s" + i),
-            new HostPort("127.0.0.1", Ports.freePort()), 8L << 30, new HostPort("127.0.0.1", Ports.freePort()));
-        configs.add(cfg);
-        daemons.add(StorageServer.start(cfg));
-      }
-      for (StorageServer d : daemons) {
-        assertTrue(d.awaitRegistered(Duration.ofSeconds(60)), "registered");
-      }
-      client = MetaClient.connect(addrs);
-      storage = new StorageClient(client);
+    try (Rig rig = Rig.start(dir, 3, 2, null)) {
+      MetaServer meta = rig.meta;
+      List<StorageServer> daemons = rig.daemons;
+      List<StorageServer.Config> configs = rig.configs;
+      MetaClient client = rig.client;
+      StorageClient storage = rig.storage;
       awaitGroup(client, 2, Duration.ofSeconds(60));
       Attr f = client.create(Layout.ROOT_INO, "f", 0644, 0, 0, false);
       ChunkRef ref = client.allocChunk(f.getIno(), 0);
+      // A group formed before the third daemon registered gets it as its witness soon after.
       StorageGroup g = groupById(client, ref.getGroupId());
+      long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (!g.hasWitness() && System.nanoTime() < until) {
+        Thread.sleep(200);
+        g = groupById(client, ref.getGroupId());
+      }
       assertEquals(2, g.getMembersCount());
       assertTrue(g.hasWitness(), "a group of two among three daemons has a witness: " + g);
       String witnessId = g.getWitness().getId();
@@ -205,15 +172,6 @@ class StorageGroupTest {
       daemons.set(downIndex, StorageServer.start(configs.get(downIndex)));
       awaitStored(daemons.get(downIndex), ref.getChunkId(), 1 << 20, second);
       assertEquals(0, witness.store().usedBytes());
-    } finally {
-      if (storage != null) {
-        storage.close();
-      }
-      if (client != null) {
-        client.close();
-      }
-      daemons.forEach(StorageServer::close);
-      meta.close();
     }
   }
 
@@ -234,36 +192,27 @@ class StorageGroupTest {
    */
   @Test
   void aDeadMemberIsReplacedAndTheNewMemberHoldsEveryByte() throws Exception {
-    int raftPort = Ports.freePortPair();
-    String addrs = "127.0.0.1:" + raftPort;
-    List<StorageServer> daemons = new ArrayList<>();
-    MetaServer meta = MetaServer.start(new MetaServer.Config("m1", Map.of("m1", new HostPort("127.0.0.1", raftPort)),
-        dir.resolve("meta")), MetaServer.Tuning.DEFAULTS);
-    MetaClient client = null;
-    StorageClient storage = null;
-    try {
-      meta.setDefaultReplication(3);
-      meta.setDaemonDeadAfter(Duration.ofSeconds(3));
-      for (int i = 1; i <= 4; i++) {
-        daemons.add(StorageServer.start(new StorageServer.Config("s" + i, addrs, dir.resolve("s" + i),
-            new HostPort("127.0.0.1", Ports.freePort()), 8L << 30, new HostPort("127.0.0.1", Ports.freePort()))));
-      }
-      for (StorageServer d : daemons) {
-        assertTrue(d.awaitRegistered(Duration.ofSeconds(60)), "registered");
-      }
-      client = MetaClient.connect(addrs);
-      storage = new StorageClient(client);
+    try (Rig rig = Rig.start(dir, 4, 3, Duration.ofSeconds(3))) {
+      MetaServer meta = rig.meta;
+      List<StorageServer> daemons = rig.daemons;
+      List<StorageServer.Config> configs = rig.configs;
+      MetaClient client = rig.client;
+      StorageClient storage = rig.storage;
       awaitGroup(client, 3, Duration.ofSeconds(60));
       long formed = System.nanoTime() + Duration.ofSeconds(60).toNanos();
       while (client.getLayout().getGroupsList().stream().filter(StorageGroup::getReplicated).count() < 4) {
         assertTrue(System.nanoTime() < formed, "four groups of three for four daemons");
         Thread.sleep(200);
       }
-      // New chunks are spread over the groups.
+      // New chunks are spread over the groups, also when writers ask for existing chunks in between (a writer asks
+      // alloc_chunk on every write-back: here four asks per chunk, as many as there are groups).
       Attr spread = client.create(Layout.ROOT_INO, "spread", 0644, 0, 0, false);
       java.util.Set<String> used = new java.util.TreeSet<>();
       for (int i = 0; i < 8; i++) {
         used.add(client.allocChunk(spread.getIno(), i).getGroupId());
+        for (int again = 0; again < 3; again++) {
+          client.allocChunk(spread.getIno(), i);
+        }
       }
       assertEquals(4, used.size(), "eight new chunks land in every one of the four groups: " + used);
       Attr f = client.create(Layout.ROOT_INO, "f", 0644, 0, 0, false);
@@ -303,15 +252,6 @@ class StorageGroupTest {
       assertArrayEquals(more, storage.read(ref, 1 << 20, more.length).toByteArray());
       awaitStored(fresh, ref.getChunkId(), 1 << 20, more);
       assertTrue(meta.groupFormer().replacedMembers() >= 1);
-    } finally {
-      if (storage != null) {
-        storage.close();
-      }
-      if (client != null) {
-        client.close();
-      }
-      daemons.forEach(StorageServer::close);
-      meta.close();
     }
   }
 
@@ -366,6 +306,59 @@ class StorageGroupTest {
         client.close();
       }
       daemon.close();
+      meta.close();
+    }
+  }
+
+  /** One metadata replica (the group former on it) and {@code n} daemons with Raft servers, the client on them. */
+  static final class Rig implements AutoCloseable {
+    final MetaServer meta;
+    final List<StorageServer> daemons = new ArrayList<>();
+    final List<StorageServer.Config> configs = new ArrayList<>();
+    MetaClient client;
+    StorageClient storage;
+
+    private Rig(MetaServer meta) {
+      this.meta = meta;
+    }
+
+    static Rig start(Path dir, int n, int replication, Duration deadAfter) throws Exception {
+      int raftPort = Ports.freePortPair();
+      String addrs = "127.0.0.1:" + raftPort;
+      Rig r = new Rig(MetaServer.start(new MetaServer.Config("m1",
+          Map.of("m1", new HostPort("127.0.0.1", raftPort)), dir.resolve("meta")), MetaServer.Tuning.DEFAULTS));
+      try {
+        r.meta.setDefaultReplication(replication);
+        if (deadAfter != null) {
+          r.meta.setDaemonDeadAfter(deadAfter);
+        }
+        for (int i = 1; i <= n; i++) {
+          StorageServer.Config cfg = new StorageServer.Config("s" + i, addrs, dir.resolve("s" + i),
+              new HostPort("127.0.0.1", Ports.freePort()), 8L << 30, new HostPort("127.0.0.1", Ports.freePort()));
+          r.configs.add(cfg);
+          r.daemons.add(StorageServer.start(cfg));
+        }
+        for (StorageServer d : r.daemons) {
+          assertTrue(d.awaitRegistered(Duration.ofSeconds(60)), "registered");
+        }
+        r.client = MetaClient.connect(addrs);
+        r.storage = new StorageClient(r.client);
+        return r;
+      } catch (Exception | AssertionError e) {
+        r.close();
+        throw e;
+      }
+    }
+
+    @Override
+    public void close() {
+      if (storage != null) {
+        storage.close();
+      }
+      if (client != null) {
+        client.close();
+      }
+      daemons.forEach(StorageServer::close);
       meta.close();
     }
   }
