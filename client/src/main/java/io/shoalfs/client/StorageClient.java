@@ -287,7 +287,8 @@ public final class StorageClient implements AutoCloseable {
     return channels.computeIfAbsent(address, a -> {
       HostPort hp = HostPort.parse(a);
       return NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext()
-          .maxInboundMessageSize(GrpcServers.MAX_MESSAGE_BYTES).build();
+          .maxInboundMessageSize(GrpcServers.MAX_MESSAGE_BYTES).flowControlWindow(GrpcServers.FLOW_CONTROL_WINDOW)
+          .build();
     });
   }
 

@@ -34,9 +34,12 @@ final class Coherence implements SessionClient.Listener {
   private final Locks locks;
   private volatile Notifier notifier;
 
-  Coherence(NodeTable nodes, Locks locks) {
+  private final java.util.function.LongConsumer dataChanged;
+
+  Coherence(NodeTable nodes, Locks locks, java.util.function.LongConsumer dataChanged) {
     this.nodes = nodes;
     this.locks = locks;
+    this.dataChanged = dataChanged;
   }
 
   /** Set once the kernel session runs; events before that have nothing to invalidate. */
@@ -59,6 +62,8 @@ final class Coherence implements SessionClient.Listener {
   @Override
   public void onInode(InodeChanged c) {
     long ino = c.getIno();
+    nodes.xattrsChanged(ino);
+    dataChanged.accept(ino); // the open file's chunks asked for writing may be gone (a truncate elsewhere)
     Notifier n = notifier;
     if (n == null || !nodes.holds(ino)) {
       return;
@@ -83,6 +88,7 @@ final class Coherence implements SessionClient.Listener {
   /** Drops everything the kernel holds of this mount. */
   @Override
   public void onResync() {
+    nodes.xattrsChangedAll();
     Notifier n = notifier;
     if (n != null) {
       List<Long> inodes = new ArrayList<>();

@@ -31,6 +31,10 @@ final class NodeTable {
     String name;
     /** Attr.version whose pages the kernel may cache (set at open); -1: unknown, do not keep pages. */
     long pageVersion = -1;
+    /** Counts changes of the inode's xattrs seen (watch events, this mount's own set and remove). */
+    long xattrGen;
+    /** The service said the inode has no security.capability, and {@link #xattrGen} has not moved since. */
+    boolean noCapability;
 
     Node(long ino) {
       this.ino = ino;
@@ -118,6 +122,51 @@ final class NodeTable {
       synchronized (n) {
         n.pageVersion = -1;
       }
+    }
+  }
+
+  /**
+   * The xattr generation of {@code ino} before asking the service for security.capability, or -1 when it is
+   * known to have none. The kernel asks for that xattr before every write(2) (to clear file capabilities), so
+   * without this every write would wait for a metadata round trip first.
+   */
+  long capabilityGen(long ino) {
+    Node n = nodes.get(ino);
+    if (n == null) {
+      return Long.MIN_VALUE;
+    }
+    synchronized (n) {
+      return n.noCapability ? -1 : n.xattrGen;
+    }
+  }
+
+  /** The service said {@code ino} has no security.capability at generation {@code gen}. */
+  void noCapability(long ino, long gen) {
+    Node n = nodes.get(ino);
+    if (n != null) {
+      synchronized (n) {
+        if (n.xattrGen == gen) {
+          n.noCapability = true;
+        }
+      }
+    }
+  }
+
+  /** The xattrs of {@code ino} may have changed (an event of the watch, or this mount set or removed one). */
+  void xattrsChanged(long ino) {
+    Node n = nodes.get(ino);
+    if (n != null) {
+      synchronized (n) {
+        n.xattrGen++;
+        n.noCapability = false;
+      }
+    }
+  }
+
+  /** Forgets every cached absence of security.capability (the watch lost events). */
+  void xattrsChangedAll() {
+    for (Long ino : nodes.keySet()) {
+      xattrsChanged(ino);
     }
   }
 

@@ -66,7 +66,7 @@ final class ShoalLowLevelFs implements LowLevelFs {
     this.locks = locks;
     this.sessionId = sessionId;
     this.timeouts = timeouts;
-    this.coherence = new Coherence(nodes, locks);
+    this.coherence = new Coherence(nodes, locks, io::changedElsewhere);
   }
 
   /** A noatime mount: reads leave atime alone (else Linux's relatime rule applies). */
@@ -289,6 +289,7 @@ final class ShoalLowLevelFs implements LowLevelFs {
   @Override
   public void setxattr(Request req, long ino, String name, byte[] value, int flags) throws FuseError {
     long shoal = nodes.toShoal(ino);
+    nodes.xattrsChanged(shoal);
     try {
       if (PosixAcl.ACCESS.equals(name)) {
         setAccessAcl(ino, shoal, value, flags);
@@ -297,6 +298,8 @@ final class ShoalLowLevelFs implements LowLevelFs {
       }
     } catch (MetaException e) {
       throw error(e);
+    } finally {
+      nodes.xattrsChanged(shoal); // a getxattr that ran alongside must not keep an absence from before
     }
   }
 
@@ -335,12 +338,24 @@ final class ShoalLowLevelFs implements LowLevelFs {
 
   @Override
   public byte[] getxattr(Request req, long ino, String name) throws FuseError {
+    long shoal = nodes.toShoal(ino);
+    boolean caps = CAPABILITY.equals(name);
+    long gen = caps ? nodes.capabilityGen(shoal) : 0;
+    if (gen == -1) {
+      throw new FuseError(FuseError.ENODATA, "no xattr '" + name + "'");
+    }
     try {
-      return ns.getXattr(nodes.toShoal(ino), name);
+      return ns.getXattr(shoal, name);
     } catch (MetaException e) {
+      if (caps && e.code() == io.shoalfs.proto.meta.Code.ENODATA) {
+        nodes.noCapability(shoal, gen);
+      }
       throw error(e);
     }
   }
+
+  /** The xattr the kernel asks for before every write(2) (file capabilities to drop); see NodeTable. */
+  private static final String CAPABILITY = "security.capability";
 
   @Override
   public List<String> listxattr(Request req, long ino) throws FuseError {
@@ -356,10 +371,13 @@ final class ShoalLowLevelFs implements LowLevelFs {
 
   @Override
   public void removexattr(Request req, long ino, String name) throws FuseError {
+    nodes.xattrsChanged(nodes.toShoal(ino));
     try {
       ns.removeXattr(nodes.toShoal(ino), name);
     } catch (MetaException e) {
       throw error(e);
+    } finally {
+      nodes.xattrsChanged(nodes.toShoal(ino));
     }
   }
 

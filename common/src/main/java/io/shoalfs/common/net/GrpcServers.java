@@ -37,6 +37,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class GrpcServers {
   /** Largest message any Shoal service accepts: one chunk (4 MiB) plus framing. */
   public static final int MAX_MESSAGE_BYTES = 8 << 20;
+  /**
+   * HTTP/2 flow-control window of every Shoal channel and server. gRPC's 1 MiB default makes a sender of 1 MiB
+   * messages wait a round trip for a window update on nearly every message; several write-backs in flight need
+   * room for all of them.
+   */
+  public static final int FLOW_CONTROL_WINDOW = 16 << 20;
 
   /**
    * @param threads handler threads
@@ -75,7 +81,7 @@ public final class GrpcServers {
     List<ServerInterceptor> all = new ArrayList<>(List.of(interceptors));
     all.add(new CallLimit(limits.maxCalls()));
     NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress(listen.host(), listen.port()))
-        .maxInboundMessageSize(MAX_MESSAGE_BYTES).executor(executor);
+        .maxInboundMessageSize(MAX_MESSAGE_BYTES).flowControlWindow(FLOW_CONTROL_WINDOW).executor(executor);
     for (BindableService s : services) {
       b.addService(ServerInterceptors.intercept(s, all));
     }

@@ -22,14 +22,24 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,8 +67,9 @@ import org.slf4j.LoggerFactory;
  * only on a descriptor open for writing), and it is logged once at WARN with the inode.
  *
  * <p>Locking: operations on one inode are serialized by its {@link OpenInode#lock}, which is held across the
- * storage and metadata calls of that operation (one send or commit at a time per inode, as the kernel
- * serializes writeback of one inode); different inodes proceed in parallel. The inode table's lock is never held
+ * metadata calls of that operation; the bytes go to the daemons through the write-back pipeline, whose threads
+ * hold no lock (several write-backs of one inode on their way at once, see {@link #flushBuffer}); different
+ * inodes proceed in parallel. The inode table's lock is never held
  * across a remote call. The flusher only tryLocks an inode (a busy inode is being written or flushed anyway, and
  * is looked at again on the next tick), so it never blocks behind an application and never blocks other inodes.
  * Lock order: an inode's lock, then the table's.
@@ -79,6 +90,8 @@ public final class FileIo implements AutoCloseable {
   private static final int ALLOC_UNIT = 4096;
   /** What a write reserves at a time when its reservation runs out: one chunk (the service's Quotas.UNIT). */
   static final long RESERVE_UNIT = CHUNK;
+  /** The most one reservation asks for (a writer that keeps growing a file doubles its ask up to this). */
+  static final long MAX_RESERVE_ASK = 8L * CHUNK;
   /** Zeros sent by hole punching, in pieces; never written to. */
   private static final byte[] ZEROS = new byte[1 << 20];
 
@@ -92,6 +105,30 @@ public final class FileIo implements AutoCloseable {
   private int lingering;
   private final AtomicLong nextFh = new AtomicLong(1);
   private final ScheduledExecutorService flusher;
+
+  /** Write-backs of one inode on their way at once. */
+  static final int DEPTH = 4;
+  /** Write buffers on their way to the daemons at once, over all inodes (memory: this many write buffers). */
+  static final int WRITE_BACK_BUFFERS = 16;
+  private static final int FREE_BUFFERS_KEPT = 4;
+  /**
+   * How long a chunk answered by alloc_chunk serves the write-backs of its index before it is asked again (and
+   * at the latest at the next commit): a snapshot taken meanwhile is seen by writes sent after this bound.
+   */
+  /** The first read-ahead window of a sequential reader; it doubles up to the configured read-ahead. */
+  static final int MIN_READ_AHEAD = 128 << 10;
+  /** How far from the end of the last read a read still counts as sequential. */
+  static final long SEQUENTIAL_SLACK = 1 << 20;
+  /** Chunks a sequential writer asks alloc_chunk for ahead of its writes. */
+  static final int PREFETCH_CHUNKS = 2;
+  static final long WRITE_REF_TTL_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+  private final ExecutorService pipeline = Executors.newFixedThreadPool(16, r -> {
+    Thread t = new Thread(r, "shoal-write-back");
+    t.setDaemon(true);
+    return t;
+  });
+  private final Semaphore buffers = new Semaphore(WRITE_BACK_BUFFERS);
+  private final Queue<byte[]> freeBuffers = new ConcurrentLinkedQueue<>();
 
   /** One open descriptor; {@code errSeq} is the inode's failure count this handle has reported (errseq). */
   private static final class Handle {
@@ -153,6 +190,7 @@ public final class FileIo implements AutoCloseable {
         n.tookSize(a);
       }
       n.chunks.clear();
+      n.changes.incrementAndGet(); // chunks asked for writing are asked again (writeRef)
       n.dropReadAhead();
     } finally {
       n.lock.unlock();
@@ -194,6 +232,7 @@ public final class FileIo implements AutoCloseable {
         n.tookSize(attr);
       }
       n.chunks.clear();
+      n.changes.incrementAndGet(); // chunks asked for writing are asked again (writeRef)
       n.dropReadAhead();
       n.atimeDue = atimeDue(attr);
       if (!n.dirty && fresh) {
@@ -228,6 +267,7 @@ public final class FileIo implements AutoCloseable {
       } catch (MetaException | IOException e) {
         // Remembered for the writers' next write, flush and fsync; the read itself can go on.
       }
+      drain(n); // the bytes this client wrote are on the daemons before it reads them there
       long size = n.visibleSize();
       if (offset >= size || length <= 0) {
         return 0;
@@ -237,13 +277,14 @@ public final class FileIo implements AutoCloseable {
       while (done < want) {
         long pos = offset + done;
         if (pos < n.readAheadStart || pos >= n.readAheadStart + n.readAheadLen) {
-          fillReadAhead(n, pos, size);
+          fillReadAhead(n, pos, size, want - done);
         }
         int from = (int) (pos - n.readAheadStart);
         int take = Math.min(want - done, n.readAheadLen - from);
         dst.put(done, n.readAhead, from, take);
         done += take;
       }
+      n.lastReadEnd = offset + want;
       if (n.atimeDue) {
         // Before the reply: the kernel drops its cached atime after a read and asks getattr next.
         n.atimeDue = false;
@@ -260,13 +301,23 @@ public final class FileIo implements AutoCloseable {
     }
   }
 
-  /** Fetches [pos, pos + read-ahead) clipped to the chunk and the file size into the read-ahead window. */
-  private void fillReadAhead(OpenInode n, long pos, long size) throws MetaException, IOException {
+  /**
+   * Fetches [pos, pos + window) clipped to the chunk and the file size into the read-ahead window. The window
+   * grows for a sequential reader (a read near where the last one ended: the kernel's own read-ahead may send
+   * neighbouring reads out of order), doubling from {@link #MIN_READ_AHEAD} up to the configured read-ahead; a
+   * read elsewhere fetches only what it asks for (whole 4 KiB pages), so a random 4 KiB read moves 4 KiB.
+   */
+  private void fillReadAhead(OpenInode n, long pos, long size, int asked) throws MetaException, IOException {
     int index = chunkIndex(pos);
     int inChunk = (int) (pos % CHUNK);
-    int len = (int) Math.min(Math.min(config.readAheadBytes(), CHUNK - inChunk), size - pos);
-    if (n.readAhead == null) {
-      n.readAhead = new byte[config.readAheadBytes()];
+    boolean sequential = n.lastReadEnd >= 0 && Math.abs(pos - n.lastReadEnd) <= SEQUENTIAL_SLACK;
+    int window = sequential
+        ? (int) Math.min(config.readAheadBytes(), Math.max(MIN_READ_AHEAD, 2L * n.readAheadWindow))
+        : (int) Math.min(config.readAheadBytes(), roundUp(Math.max(asked, 1)));
+    n.readAheadWindow = window;
+    int len = (int) Math.min(Math.min(window, CHUNK - inChunk), size - pos);
+    if (n.readAhead == null || n.readAhead.length < len) {
+      n.readAhead = new byte[sequential ? config.readAheadBytes() : Math.max(len, MIN_READ_AHEAD)];
     }
     n.readAheadLen = 0;
     ChunkRef ref = chunkForRead(n, index);
@@ -320,15 +371,13 @@ public final class FileIo implements AutoCloseable {
     }
     n.lock.lock();
     try {
+      reap(n);
       reportError(h, false);
       if (n.readAheadLen > 0 && offset < n.readAheadStart + n.readAheadLen
           && offset + length > n.readAheadStart) {
         n.dropReadAhead();
       }
       int cap = config.writeBufferBytes();
-      if (n.buf == null) {
-        n.buf = new byte[cap];
-      }
       int done = 0;
       try {
         while (done < length) {
@@ -343,6 +392,9 @@ public final class FileIo implements AutoCloseable {
           int take = admit(n, pos, Math.min(length - done, Math.min(cap - n.bufLen, toChunkEnd)), done == 0);
           if (take == 0) {
             break; // past the quota: a short write; the next one fails with EDQUOT
+          }
+          if (n.buf == null) {
+            n.buf = takeBuffer();
           }
           src.copyTo(done, n.buf, n.bufLen, take);
           n.bufLen += take;
@@ -375,50 +427,300 @@ public final class FileIo implements AutoCloseable {
   }
 
   /**
-   * Sends the write buffer to its chunk. A failure drops the buffer, is remembered for every handle (errseq)
-   * and keeps the next commit below the failed bytes.
+   * Hands the write buffer to the write-back pipeline and returns without waiting for the daemon: up to
+   * {@link #DEPTH} write-backs of one inode are on their way at once (and {@link #WRITE_BACK_BUFFERS} in all),
+   * each sent by a pipeline thread that holds no lock. One that overlaps an earlier one still on its way waits
+   * for it (a daemon would apply them in either order). Their outcome is taken back by the thread holding the
+   * inode's lock ({@link #reap}); {@link #drain} waits for all of them, which every commit, sync and read does
+   * first, so a committed size still never covers bytes the daemons did not acknowledge. Fails at once only
+   * when the chunk could not be asked for (then, as a failed send, it is remembered for every handle); a failed
+   * send is remembered when it is taken back, and reported by the next write, flush or fsync.
    */
   private void flushBuffer(OpenInode n) throws MetaException, IOException {
     if (n.bufLen == 0) {
       return;
     }
     int index = chunkIndex(n.bufStart);
-    int inChunk = (int) (n.bufStart % CHUNK);
-    long start = n.bufStart;
-    int len = n.bufLen;
+    WriteBack w = new WriteBack(index, (int) (n.bufStart % CHUNK), n.bufStart, n.bufLen, n.buf);
+    n.buf = null; // the next write takes a fresh buffer; this one belongs to the write-back now
+    n.bufLen = 0;
     try {
-      ChunkRef ref = chunkForWrite(n, index);
-      // The buffer is reused only after the blocking call returned, by which time gRPC has serialized it.
-      try {
-        storage.write(ref, inChunk, UnsafeByteOperations.unsafeWrap(n.buf, 0, len), false);
-      } catch (StaleChunkException e) {
-        // Write fencing: the daemon refused the cached ref (the chunk was deleted, or frozen at a newer epoch).
-        // Ask the metadata service for the chunk at this index again, once; a second refusal is ESTALE.
-        n.chunks.remove(index);
-        ref = chunkForWrite(n, index);
-        storage.write(ref, inChunk, UnsafeByteOperations.unsafeWrap(n.buf, 0, len), false);
-      }
-      n.markUnsynced(ref);
-      n.ackedEnd = Math.max(n.ackedEnd, start + len);
-      int[] ext = n.written.get(index);
-      if (ext == null) {
-        n.written.put(index, new int[] {inChunk, inChunk + len});
-      } else {
-        ext[0] = Math.min(ext[0], inChunk);
-        ext[1] = Math.max(ext[1], inChunk + len);
-      }
+      w.ref = writeRef(n, index);
     } catch (MetaException e) {
-      n.failedFrom = Math.min(n.failedFrom, start);
-      n.hulls.clear(); // the failed bytes are in no extent: fetch the service's view again
-      recordFailure(n, e.errno(), e.getMessage());
+      giveBack(w.buf);
+      failed(n, w.start, e.errno(), e.getMessage());
       throw e;
     } catch (IOException e) {
-      n.failedFrom = Math.min(n.failedFrom, start);
-      n.hulls.clear();
-      recordFailure(n, e instanceof StaleChunkException ? Errno.ESTALE : Errno.EIO, e.getMessage());
+      giveBack(w.buf);
+      failed(n, w.start, e instanceof StaleChunkException ? Errno.ESTALE : Errno.EIO, e.getMessage());
       throw e;
+    }
+    buffers.acquireUninterruptibly(); // released by the sending thread, which never waits for a lock
+    synchronized (n.sent) {
+      while (inFlight(n, w, -1) >= DEPTH || inFlight(n, w, w.index) < 0) {
+        awaitSent(n);
+      }
+      n.sent.add(w);
+    }
+    if (w.inChunk == 0 || w.inChunk + w.len == CHUNK) {
+      // A writer at a chunk's start or end is likely sequential: ask for the next chunks before it needs them.
+      for (int ahead = 1; ahead <= PREFETCH_CHUNKS && index <= Integer.MAX_VALUE - ahead; ahead++) {
+        prefetchRef(n, index + ahead);
+      }
+    }
+    try {
+      pipeline.execute(() -> send(n, w));
+    } catch (RuntimeException e) { // the pipeline is shut down: the mount is closing
+      buffers.release();
+      synchronized (n.sent) {
+        w.failure = new IOException("the write-back pipeline is closed", e);
+        w.done = true;
+        n.sent.notifyAll();
+      }
+    }
+  }
+
+  /**
+   * With {@code n.sent}'s monitor: with {@code index} -1 the number of write-backs of {@code n} on their way;
+   * else -1 if one of them overlaps {@code w}, or a non-negative count if none does.
+   */
+  private static int inFlight(OpenInode n, WriteBack w, int index) {
+    int count = 0;
+    for (WriteBack o : n.sent) {
+      if (o.done) {
+        continue;
+      }
+      if (index >= 0 && o.start < w.start + w.len && w.start < o.start + o.len) {
+        return -1;
+      }
+      count++;
+    }
+    return count;
+  }
+
+  private static void awaitSent(OpenInode n) {
+    try {
+      n.sent.wait();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for write-backs", e);
+    }
+  }
+
+  /** A pipeline thread: sends one write-back, holding no lock while the daemon answers. */
+  private void send(OpenInode n, WriteBack w) {
+    IOException failure = null;
+    try {
+      storage.write(w.ref, w.inChunk, UnsafeByteOperations.unsafeWrap(w.buf, 0, w.len), false);
+    } catch (IOException e) {
+      failure = e;
+    } catch (RuntimeException e) {
+      failure = new IOException(e.toString(), e);
     } finally {
-      n.bufLen = 0;
+      buffers.release();
+    }
+    synchronized (n.sent) {
+      w.failure = failure;
+      w.done = true;
+      n.sent.notifyAll();
+    }
+  }
+
+  /**
+   * With n's lock: takes back the finished write-backs: acknowledged bytes join the next commit and sync;
+   * failures are remembered for every handle; those refused as stale wait in {@code refused} to go again.
+   */
+  private void reap(OpenInode n) {
+    List<WriteBack> finished = new ArrayList<>();
+    synchronized (n.sent) {
+      for (Iterator<WriteBack> it = n.sent.iterator(); it.hasNext(); ) {
+        WriteBack w = it.next();
+        if (w.done) {
+          finished.add(w);
+          it.remove();
+        }
+      }
+    }
+    for (WriteBack w : finished) {
+      if (w.failure instanceof StaleChunkException) {
+        n.refused.add(w);
+      } else if (w.failure != null) {
+        giveBack(w.buf);
+        failed(n, w.start, Errno.EIO, w.failure.getMessage());
+      } else {
+        giveBack(w.buf);
+        acknowledged(n, w);
+      }
+    }
+  }
+
+  /**
+   * With n's lock: waits until every write-back of n has its answer and takes them back; those a daemon refused
+   * as stale (write fencing: the chunk was deleted, or frozen at a newer epoch) are sent again, in the order they
+   * were made, to the chunk the metadata service answers now (once; a second refusal is ESTALE).
+   */
+  private void drain(OpenInode n) {
+    synchronized (n.sent) {
+      while (inFlight(n, null, -1) > 0) {
+        awaitSent(n);
+      }
+    }
+    reap(n);
+    if (n.refused.isEmpty()) {
+      return;
+    }
+    List<WriteBack> again = new ArrayList<>(n.refused);
+    n.refused.clear();
+    again.sort(Comparator.comparingLong(w -> w.seq));
+    for (WriteBack w : again) {
+      n.writeRefs.remove(w.index);
+      n.chunks.remove(w.index);
+    }
+    for (WriteBack w : again) {
+      try {
+        ChunkRef ref = writeRef(n, w.index);
+        storage.write(ref, w.inChunk, UnsafeByteOperations.unsafeWrap(w.buf, 0, w.len), false);
+        w.ref = ref;
+        acknowledged(n, w);
+      } catch (MetaException e) {
+        failed(n, w.start, e.errno(), e.getMessage());
+      } catch (IOException e) {
+        failed(n, w.start, e instanceof StaleChunkException ? Errno.ESTALE : Errno.EIO, e.getMessage());
+      } finally {
+        giveBack(w.buf);
+      }
+    }
+  }
+
+  /** With n's lock: the daemons acknowledged {@code w}'s bytes. */
+  private static void acknowledged(OpenInode n, WriteBack w) {
+    n.markUnsynced(w.ref);
+    n.ackedEnd = Math.max(n.ackedEnd, w.start + w.len);
+    int[] ext = n.written.get(w.index);
+    if (ext == null) {
+      n.written.put(w.index, new int[] {w.inChunk, w.inChunk + w.len});
+    } else {
+      ext[0] = Math.min(ext[0], w.inChunk);
+      ext[1] = Math.max(ext[1], w.inChunk + w.len);
+    }
+  }
+
+  /** With n's lock: a send from {@code start} on failed; the next commit stays below it. */
+  private static void failed(OpenInode n, long start, int errno, String message) {
+    n.failedFrom = Math.min(n.failedFrom, start);
+    n.hulls.clear(); // the failed bytes are in no extent: fetch the service's view again
+    recordFailure(n, errno, message);
+  }
+
+  /**
+   * The chunk index {@code index}'s write-backs go to: asked of the metadata service (alloc_chunk) for the first
+   * write-back of the index since the last commit, and again when that answer is older than
+   * {@link #WRITE_REF_TTL_NANOS}; the write-backs in between reuse it. Asked again, it may be a new chunk (a
+   * snapshot taken since froze the old one: copy-on-write), so the index's earlier write-backs must have landed
+   * first: their bytes are then in the copy.
+   */
+  private ChunkRef writeRef(OpenInode n, int index) throws MetaException, IOException {
+    long changes = n.changes.get();
+    if (changes != n.refsSeen) {
+      // Another client (or this one) changed the inode since these were asked for: a truncate there may have
+      // dropped their chunks. Ask again; the write-backs already sent to them must land first.
+      drain(n);
+      forgetWriteRefs(n);
+      n.refsSeen = changes;
+    }
+    ChunkRef ref = n.writeRefs.get(index);
+    Long at = n.writeRefAt.get(index);
+    if (ref != null && at != null && System.nanoTime() - at < WRITE_REF_TTL_NANOS && n.refused.isEmpty()) {
+      return ref;
+    }
+    if (ref != null || !n.refused.isEmpty()) {
+      drain(n); // without a cached ref none of the index's write-backs is on its way (commit clears them)
+    }
+    long asked = System.nanoTime();
+    OpenInode.Ahead ahead = prefetched(n, index);
+    if (ahead != null) {
+      asked = ahead.askedAt();
+      ref = copyOnWrite(n.ino, index, ahead.ref().join(), n.written.get(index));
+      n.rememberChunk(index, ref);
+    } else {
+      ref = chunkForWrite(n, index);
+    }
+    n.writeRefs.put(index, ref);
+    n.writeRefAt.put(index, asked);
+    return ref;
+  }
+
+  /**
+   * A sequential writer filled chunk {@code index - 1}: asks alloc_chunk for {@code index} now, on a pipeline
+   * thread, so the write-back that crosses into it does not wait for a metadata round trip (placement ahead). An
+   * answer older than {@link #WRITE_REF_TTL_NANOS} when it is wanted is thrown away and asked again; a chunk asked
+   * for and never written costs nothing (it holds no bytes and reads as zeros).
+   */
+  private void prefetchRef(OpenInode n, int index) {
+    if (n.writeRefs.containsKey(index) || n.prefetch.containsKey(index)) {
+      return;
+    }
+    if (n.prefetch.size() >= 2 * PREFETCH_CHUNKS) {
+      n.prefetch.clear(); // a writer that jumps around: its old asks are not wanted
+    }
+    long ino = n.ino;
+    n.prefetch.put(index, new OpenInode.Ahead(System.nanoTime(), CompletableFuture.supplyAsync(() -> {
+      try {
+        return meta.allocChunk(ino, index);
+      } catch (MetaException e) {
+        throw new CompletionException(e);
+      }
+    }, pipeline)));
+  }
+
+  /** The prefetched answer for {@code index} if there is a fresh one (then it is taken), else null. */
+  private static OpenInode.Ahead prefetched(OpenInode n, int index) {
+    OpenInode.Ahead a = n.prefetch.remove(index);
+    if (a == null) {
+      return null;
+    }
+    try {
+      ChunkRef ref = a.ref().get(60, TimeUnit.SECONDS);
+      return System.nanoTime() - a.askedAt() < WRITE_REF_TTL_NANOS ? new OpenInode.Ahead(a.askedAt(),
+          CompletableFuture.completedFuture(ref)) : null;
+    } catch (ExecutionException | TimeoutException e) {
+      return null; // asked again on the writer's thread, which then sees the error itself
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+
+  private byte[] takeBuffer() {
+    byte[] b = freeBuffers.poll();
+    return b != null && b.length == config.writeBufferBytes() ? b : new byte[config.writeBufferBytes()];
+  }
+
+  private void giveBack(byte[] b) {
+    if (b != null && freeBuffers.size() < FREE_BUFFERS_KEPT) {
+      freeBuffers.offer(b);
+    }
+  }
+
+  /** One buffer on its way to a storage daemon; {@code done} and {@code failure} guarded by the inode's sent. */
+  static final class WriteBack {
+    private static final AtomicLong SEQ = new AtomicLong();
+    final long seq = SEQ.incrementAndGet();
+    final int index;
+    final int inChunk;
+    final long start;
+    final int len;
+    final byte[] buf;
+    ChunkRef ref;
+    boolean done;
+    IOException failure;
+
+    WriteBack(int index, int inChunk, long start, int len, byte[] buf) {
+      this.index = index;
+      this.inChunk = inChunk;
+      this.start = start;
+      this.len = len;
+      this.buf = buf;
     }
   }
 
@@ -492,7 +794,11 @@ public final class FileIo implements AutoCloseable {
   private int reserveFor(OpenInode n, long growth) throws MetaException {
     long need = charge(n, growth) - n.reserved;
     try {
-      n.reserved = meta.reserve(n.ino, Math.max(RESERVE_UNIT, need));
+      // A writer that keeps growing the file asks for twice as much each time (up to MAX_RESERVE_ASK), so a
+      // long sequential write costs a handful of reservations instead of one metadata round trip per chunk.
+      long ask = Math.max(n.reserveAsk, need);
+      n.reserveAsk = Math.min(MAX_RESERVE_ASK, Math.max(RESERVE_UNIT, n.reserveAsk * 2));
+      n.reserved = meta.reserve(n.ino, ask);
       return Errno.EDQUOT;
     } catch (MetaException e) {
       if (e.code() != Code.EDQUOT && e.code() != Code.ENOSPC) {
@@ -541,9 +847,9 @@ public final class FileIo implements AutoCloseable {
   }
 
   /**
-   * The chunk a write-back goes to. Asked of the metadata service on every write-back, not cached: a snapshot
-   * taken since the last one freezes the chunk, and alloc_chunk then answers a new chunk to copy into
-   * (copy-on-write), so no write issued after a snapshot ever lands in a chunk the snapshot holds.
+   * Asks the metadata service for the chunk a write-back goes to (see {@link #writeRef}): a snapshot taken since
+   * the last ask freezes the chunk, and alloc_chunk then answers a new chunk to copy into (copy-on-write), so no
+   * write sent after a snapshot and after this bound lands in a chunk the snapshot holds.
    */
   private ChunkRef chunkForWrite(OpenInode n, int index) throws MetaException, IOException {
     ChunkRef ref = writable(n.ino, index, n.written.get(index));
@@ -570,7 +876,11 @@ public final class FileIo implements AutoCloseable {
    * null) were written to the old chunk but not committed yet: the copy covers them too, or they would be lost.
    */
   private ChunkRef writable(long ino, int index, int[] uncommitted) throws MetaException, IOException {
-    ChunkRef ref = meta.allocChunk(ino, index);
+    return copyOnWrite(ino, index, meta.allocChunk(ino, index), uncommitted);
+  }
+
+  /** alloc_chunk's answer {@code ref} made writable: the old chunk's bytes copied first when it answered a copy. */
+  private ChunkRef copyOnWrite(long ino, int index, ChunkRef ref, int[] uncommitted) throws IOException {
     if (ref.getCopyFromChunkId() != 0) {
       ChunkRef from = ChunkRef.newBuilder().setIndex(index).setChunkId(ref.getCopyFromChunkId())
           .setGroupId(ref.getCopyFromGroup()).build();
@@ -714,6 +1024,7 @@ public final class FileIo implements AutoCloseable {
 
   /** With n's lock and the table's held, after refs reached 0: frees buffers; keeps the record only if needed. */
   private boolean afterLastClose(OpenInode n) {
+    giveBack(n.buf);
     n.buf = null;
     n.readAhead = null;
     n.readAheadLen = 0;
@@ -762,6 +1073,7 @@ public final class FileIo implements AutoCloseable {
 
   /** Commits the size up to what the storage daemons acknowledged (never past a failed send), mtime, extents. */
   private void commitWrite(OpenInode n) throws MetaException {
+    drain(n);
     long end = Math.min(n.ackedEnd, n.failedFrom);
     CommitWriteRequest.Builder b = CommitWriteRequest.newBuilder()
         .setIno(n.ino).setEnd(end).setMtimeNs(n.lastWriteNs == 0 ? nowNanos() : n.lastWriteNs);
@@ -779,10 +1091,27 @@ public final class FileIo implements AutoCloseable {
     n.ackedEnd = 0;
     n.failedFrom = Long.MAX_VALUE;
     n.written.clear();
+    forgetWriteRefs(n); // the next write-back of each chunk asks alloc_chunk again (copy-on-write after a snapshot)
+  }
+
+  /** With n's lock and nothing of n on its way: the next write-back of each chunk asks alloc_chunk again. */
+  private static void forgetWriteRefs(OpenInode n) {
+    n.writeRefs.clear();
+    n.writeRefAt.clear();
+    n.prefetch.clear();
+  }
+
+  /** The watch says another client (or this one) changed inode {@code ino}; called without any lock. */
+  public void changedElsewhere(long ino) {
+    OpenInode n = record(ino);
+    if (n != null) {
+      n.changes.incrementAndGet();
+    }
   }
 
   /** Makes the inode's acknowledged writes durable: one Sync per storage group written since the last sync. */
   private void syncGroups(OpenInode n) throws IOException {
+    drain(n);
     List<Map.Entry<String, Set<Long>>> groups = new ArrayList<>(n.unsynced.entrySet());
     for (Map.Entry<String, Set<Long>> g : groups) {
       storage.sync(g.getKey(), g.getValue());
@@ -832,6 +1161,7 @@ public final class FileIo implements AutoCloseable {
       Attr after = truncateStored(ino, size);
       n.tookSize(after);
       n.chunks.clear();
+      n.changes.incrementAndGet(); // chunks asked for writing are asked again (writeRef)
       n.dropReadAhead();
       n.hulls.clear();
       n.allocBase = after.getAllocatedBytes();
@@ -910,6 +1240,7 @@ public final class FileIo implements AutoCloseable {
           n.size = end;
         }
         n.chunks.clear();
+        n.changes.incrementAndGet(); // chunks asked for writing are asked again (writeRef)
         n.dropReadAhead();
         n.hulls.clear();
         n.allocPending = 0;
@@ -1106,5 +1437,6 @@ public final class FileIo implements AutoCloseable {
         n.lock.unlock();
       }
     }
+    pipeline.shutdown();
   }
 }

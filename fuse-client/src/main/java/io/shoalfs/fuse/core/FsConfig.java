@@ -26,7 +26,13 @@ public record FsConfig(int writeBufferBytes, int readAheadBytes, Duration pathTt
     int readDirPage, int chunkMapWindow, Duration dirtyAge, int unsyncedClosedMax) {
   public static final Duration DEFAULT_DIRTY_AGE = Duration.ofMillis(500);
   public static final int DEFAULT_UNSYNCED_CLOSED_MAX = 4096;
-  public static final FsConfig DEFAULTS = new FsConfig(1 << 20, 1 << 20, Duration.ofSeconds(1), 16_384, 512, 64);
+  /**
+   * Write-backs and the largest read-ahead are one whole chunk (4 MiB): each write-back is one storage request
+   * and, in a replicated group, one Raft entry with its fsyncs, so fewer and larger ones move more bytes per
+   * second (measured: benchmarks/reports/2026-12-01-pipeline).
+   */
+  public static final FsConfig DEFAULTS = new FsConfig(Layout.CHUNK_SIZE, Layout.CHUNK_SIZE, Duration.ofSeconds(1),
+      16_384, 512, 64);
 
   /**
    * The defaults for the flusher: half a second of dirty age (the flush, its commit and the other clients'

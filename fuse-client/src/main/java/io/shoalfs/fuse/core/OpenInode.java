@@ -2,8 +2,10 @@ package io.shoalfs.fuse.core;
 
 import io.shoalfs.proto.meta.Attr;
 import io.shoalfs.proto.meta.ChunkRef;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -66,8 +68,34 @@ final class OpenInode {
   byte[] readAhead;
   long readAheadStart;
   int readAheadLen;
+  /** The last read-ahead window's size and where the last read ended (-1: none yet), for the growing window. */
+  int readAheadWindow;
+  long lastReadEnd = -1;
 
   final Map<Integer, ChunkRef> chunks = new HashMap<>();
+
+  /*
+   * Write-backs (FileIo's pipeline): the buffers sent to the storage daemons and not yet taken back by the
+   * thread holding {@link #lock}. {@code sent} is guarded by the monitor of {@code sent} itself (the sending
+   * threads never take {@link #lock}); everything a finished write-back changes in this record is changed by the
+   * thread holding {@link #lock} when it takes the write-back back (FileIo#reap).
+   */
+  final List<FileIo.WriteBack> sent = new ArrayList<>();
+  /** Write-backs a daemon refused as stale, to send again in order once their chunk is asked again; lock. */
+  final List<FileIo.WriteBack> refused = new ArrayList<>();
+  /** The chunk each index's write-backs go to since the last commit, and when it was asked for; lock. */
+  final Map<Integer, ChunkRef> writeRefs = new HashMap<>();
+  final Map<Integer, Long> writeRefAt = new HashMap<>();
+  /** Counts changes of the inode seen by the watch; the write refs and asks ahead belong to {@link #refsSeen}. */
+  final java.util.concurrent.atomic.AtomicLong changes = new java.util.concurrent.atomic.AtomicLong();
+  long refsSeen;
+  /** alloc_chunk asked ahead for the next chunks of a sequential writer (FileIo#prefetchRef); lock. */
+  final Map<Integer, Ahead> prefetch = new HashMap<>();
+
+  /** One alloc_chunk asked ahead: when it was asked, and its answer. */
+  record Ahead(long askedAt, java.util.concurrent.CompletableFuture<ChunkRef> ref) {}
+  /** What the next quota reservation asks for (doubles while the file keeps growing); lock. */
+  long reserveAsk = FileIo.RESERVE_UNIT;
 
   /*
    * Quota reservations (metadata-service core Quotas): what this session holds reserved for the inode, the
@@ -145,6 +173,10 @@ final class OpenInode {
 
   /** Nothing left that needs this record once no handle is open. */
   boolean idle() {
-    return refs == 0 && !dirty && unsyncedGroups == 0 && errSeen;
+    boolean sending;
+    synchronized (sent) {
+      sending = !sent.isEmpty();
+    }
+    return refs == 0 && !dirty && unsyncedGroups == 0 && errSeen && !sending && refused.isEmpty();
   }
 }

@@ -88,6 +88,8 @@ public final class StorageGroups implements AutoCloseable {
     RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(8L << 20));
     RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(9L << 20));
     GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(32L << 20));
+    // Appends carry whole write-backs (1 MiB and more): Ratis's 1 MiB default window would stall each one.
+    GrpcConfigKeys.setFlowControlWindow(p, SizeInBytes.valueOf(io.shoalfs.common.net.GrpcServers.FLOW_CONTROL_WINDOW));
     RaftServerConfigKeys.Log.StateMachineData.setSync(p, true);
     RaftServerConfigKeys.Log.StateMachineData.setCachingEnabled(p, true);
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, false);
@@ -378,7 +380,8 @@ public final class StorageGroups implements AutoCloseable {
     return peers.computeIfAbsent(address, a -> {
       HostPort hp = HostPort.parse(a);
       return io.grpc.netty.NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext()
-          .maxInboundMessageSize(io.shoalfs.common.net.GrpcServers.MAX_MESSAGE_BYTES).build();
+          .maxInboundMessageSize(io.shoalfs.common.net.GrpcServers.MAX_MESSAGE_BYTES)
+          .flowControlWindow(io.shoalfs.common.net.GrpcServers.FLOW_CONTROL_WINDOW).build();
     });
   }
 
