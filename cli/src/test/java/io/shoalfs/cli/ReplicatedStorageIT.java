@@ -51,6 +51,7 @@ class ReplicatedStorageIT {
   private void killingAStorageDaemonDuringWritesAndReadsCostsTheApplicationNothing(int replication)
       throws Exception {
     Path mnt = Files.createDirectories(tmp.resolve("mnt"));
+    boolean passed = false;
     // Streamed from a seed (1 GiB does not fit the test JVM's heap): the same bytes for every write.
     MessageDigest expected = MessageDigest.getInstance("SHA-256");
     Random gen = new Random(42);
@@ -138,11 +139,30 @@ class ReplicatedStorageIT {
       assertArrayEquals(sha, sha256(f));
 
       LocalClusterIT.stopAndCheckClean(shoal, mnt);
+      passed = true;
     } finally {
       if (shoal != null) {
         shoal.close();
       }
       TestMounts.forceUnmount(mnt);
+      if (!passed) {
+        keepLogs(replication);
+      }
+    }
+  }
+
+  /** A failed run keeps the components' logs (the temp dir goes): target/replicated-it-logs/r{R}/. */
+  private void keepLogs(int replication) {
+    Path from = tmp.resolve("data").resolve("logs");
+    Path to = Path.of("target", "replicated-it-logs", "r" + replication);
+    try (var logs = Files.list(from)) {
+      Files.createDirectories(to);
+      for (Path log : logs.toList()) {
+        Files.copy(log, to.resolve(log.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+      System.out.println("R=" + replication + ": the components' logs are kept in " + to.toAbsolutePath());
+    } catch (java.io.IOException e) {
+      System.out.println("R=" + replication + ": could not keep the logs: " + e);
     }
   }
 
