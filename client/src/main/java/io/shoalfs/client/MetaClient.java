@@ -466,8 +466,10 @@ public final class MetaClient implements AutoCloseable {
     return call(req(b -> b.setStatFs(StatFsRequest.newBuilder().setRootIno(rootIno)))).getStatFs();
   }
 
-  public void registerDaemon(StorageDaemon daemon) throws MetaException {
-    call(req(b -> b.setRegisterDaemon(RegisterDaemonRequest.newBuilder().setDaemon(daemon))));
+  /** Registers (or re-registers) a storage daemon; the reply names its cluster and gives it the write key. */
+  public io.shoalfs.proto.meta.DaemonRegistration registerDaemon(StorageDaemon daemon) throws MetaException {
+    return call(req(b -> b.setRegisterDaemon(RegisterDaemonRequest.newBuilder().setDaemon(daemon))))
+        .getRegistration();
   }
 
   public LayoutReply getLayout() throws MetaException {

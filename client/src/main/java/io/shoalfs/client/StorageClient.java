@@ -74,7 +74,7 @@ public final class StorageClient implements AutoCloseable {
    */
   public void write(ChunkRef chunk, int offset, ByteString data, boolean sync) throws IOException {
     WriteChunkRequest.Builder req = WriteChunkRequest.newBuilder().setChunkId(chunk.getChunkId())
-        .setEpoch(chunk.getEpoch()).setOffset(offset).setData(data).setSync(sync);
+        .setEpoch(chunk.getEpoch()).setToken(chunk.getToken()).setOffset(offset).setData(data).setSync(sync);
     try {
       call(chunk.getGroupId(), (st, g) -> st.writeChunk(req.setGroupId(g).build()));
     } catch (StatusRuntimeException e) {
@@ -84,10 +84,12 @@ public final class StorageClient implements AutoCloseable {
 
   /**
    * Raises the chunk's fence on its daemon to {@code epoch} and returns the fence in force: writes with an older
-   * epoch are refused from then on (freezing a chunk for copy-on-write).
+   * epoch are refused from then on (freezing a chunk for copy-on-write). {@code chunk}'s token must be the fence
+   * token (ChunkRef.copy_from_token of the alloc_chunk answer that replaces it).
    */
   public long fence(ChunkRef chunk, long epoch) throws IOException {
-    FenceChunkRequest.Builder req = FenceChunkRequest.newBuilder().setChunkId(chunk.getChunkId()).setEpoch(epoch);
+    FenceChunkRequest.Builder req = FenceChunkRequest.newBuilder().setChunkId(chunk.getChunkId()).setEpoch(epoch)
+        .setToken(chunk.getToken());
     try {
       return call(chunk.getGroupId(), (st, g) -> st.fenceChunk(req.setGroupId(g).build())).getFence();
     } catch (StatusRuntimeException e) {
@@ -131,7 +133,8 @@ public final class StorageClient implements AutoCloseable {
    */
   public void copy(long fromChunkId, ChunkRef to, int offset, int length) throws IOException {
     CopyChunkRequest.Builder req = CopyChunkRequest.newBuilder().setFromChunkId(fromChunkId)
-        .setToChunkId(to.getChunkId()).setOffset(offset).setLength(length);
+        .setToChunkId(to.getChunkId()).setEpoch(to.getEpoch()).setToken(to.getToken()).setOffset(offset)
+        .setLength(length);
     try {
       call(to.getGroupId(), (st, g) -> st.copyChunk(req.setGroupId(g).build()));
     } catch (StatusRuntimeException e) {
@@ -143,7 +146,7 @@ public final class StorageClient implements AutoCloseable {
   public void truncate(ChunkRef chunk, int length) throws IOException {
     try {
       TruncateChunkRequest.Builder req = TruncateChunkRequest.newBuilder().setChunkId(chunk.getChunkId())
-          .setEpoch(chunk.getEpoch()).setLength(length);
+          .setEpoch(chunk.getEpoch()).setToken(chunk.getToken()).setLength(length);
       call(chunk.getGroupId(), (st, g) -> st.truncateChunk(req.setGroupId(g).build()));
     } catch (StatusRuntimeException e) {
       throw failed("truncate", chunk, e);

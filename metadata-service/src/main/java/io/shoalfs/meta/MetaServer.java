@@ -5,6 +5,7 @@ import io.shoalfs.common.net.GrpcServers;
 import io.shoalfs.common.net.HostPort;
 import io.shoalfs.common.net.MetaAddresses;
 import io.shoalfs.meta.grpc.MetaGrpcService;
+import io.shoalfs.meta.core.MetaOps;
 import io.shoalfs.meta.grpc.StorageChunkDeleter;
 import io.shoalfs.meta.raft.ChunkCollector;
 import io.shoalfs.meta.grpc.WatchService;
@@ -218,8 +219,8 @@ public final class MetaServer implements AutoCloseable {
     MetaServer server = new MetaServer(cfg, raft, grpc, sm, submitter, watch, reaper);
     // Garbage collection of chunk data, on the leader (like session expiry).
     server.former = io.shoalfs.meta.raft.GroupFormer.start(raft, GROUP_ID, sm, submitter);
-    server.collector = ChunkCollector.start(raft, GROUP_ID, sm, submitter, new StorageChunkDeleter(),
-        ChunkCollector.Tuning.DEFAULTS);
+    server.collector = ChunkCollector.start(raft, GROUP_ID, sm, submitter,
+        new StorageChunkDeleter(() -> sm.readState(MetaOps::writeKey)), ChunkCollector.Tuning.DEFAULTS);
     return server;
   }
 

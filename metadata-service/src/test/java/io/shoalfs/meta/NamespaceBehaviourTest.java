@@ -8,11 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.shoalfs.client.MetaClient;
 import io.shoalfs.client.MetaException;
+import io.shoalfs.common.ChunkTokens;
 import io.shoalfs.common.Layout;
 import io.shoalfs.meta.store.MetaTables;
 import io.shoalfs.proto.meta.Attr;
 import io.shoalfs.proto.meta.ChunkRef;
 import io.shoalfs.proto.meta.Code;
+import io.shoalfs.proto.meta.DaemonRegistration;
 import io.shoalfs.proto.meta.DirEntry;
 import io.shoalfs.proto.meta.FileType;
 import io.shoalfs.proto.meta.LayoutReply;
@@ -399,9 +401,12 @@ abstract class NamespaceBehaviourTest {
     Attr f = client.create(root, "f", 0644, 0, 0, true);
     assertEquals(0, client.getLayout().getGroupsCount(), "no other test registers daemons");
     assertCode(Code.ENOSPC, () -> client.allocChunk(f.getIno(), 0));
-    client.registerDaemon(daemon("d1", 1000));
+    DaemonRegistration first = client.registerDaemon(daemon("d1", 1000));
+    assertEquals(ChunkTokens.KEY_BYTES, first.getWriteKey().size(), "the first registration creates the write key");
+    assertEquals(client.getLayout().getClusterId(), first.getClusterId());
     client.registerDaemon(daemon("d2", 2000));
-    client.registerDaemon(daemon("d2", 3000)); // idempotent upsert: the new capacity wins
+    // idempotent upsert: the new capacity wins; the key and the cluster stay
+    assertEquals(first, client.registerDaemon(daemon("d2", 3000)));
     assertCode(Code.EINVAL, () -> client.registerDaemon(daemon("bad/id", 1)));
     assertCode(Code.EINVAL, () -> client.registerDaemon(StorageDaemon.newBuilder().setId("x").setAddress("nope").build()));
     LayoutReply layout = client.getLayout();
@@ -416,6 +421,16 @@ abstract class NamespaceBehaviourTest {
     ChunkRef c1 = client.allocChunk(f.getIno(), 1);
     ChunkRef c5 = client.allocChunk(f.getIno(), 5);
     assertEquals(c0, client.allocChunk(f.getIno(), 0), "an existing chunk is returned");
+    byte[] key = first.getWriteKey().toByteArray();
+    for (ChunkRef c : List.of(c0, c1, c5)) {
+      assertTrue(ChunkTokens.verify(key, ChunkTokens.Op.WRITE, c.getChunkId(), c.getEpoch(),
+          c.getToken().toByteArray()), "alloc_chunk hands out the chunk's write token");
+    }
+    assertTrue(client.getChunks(f.getIno(), 0, 0).stream().allMatch(c -> c.getToken().isEmpty()),
+        "get_chunks (readers) hands out no write token");
+    c0 = c0.toBuilder().clearToken().build();
+    c1 = c1.toBuilder().clearToken().build();
+    c5 = c5.toBuilder().clearToken().build();
     assertTrue(client.getAttr(f.getIno()).getVersion() > v0, "a new chunk changes the data map");
     Set<Long> ids = new HashSet<>(List.of(c0.getChunkId(), c1.getChunkId(), c5.getChunkId()));
     assertEquals(3, ids.size());

@@ -232,7 +232,8 @@ abstract class PosixOpsTest {
     assertEquals(2, after.getNlink());
     assertTrue(after.getCtimeNs() > beforeUnlink.getCtimeNs(), "unlink of a hard link sets the inode's ctime");
     assertEquals(attr(dir).getMtimeNs(), after.getCtimeNs(), "and the parent's mtime in the same entry");
-    assertEquals(List.of(c0), client.getChunks(f.getIno(), 0, 0), "chunks stay while a name is left");
+    assertEquals(List.of(c0.toBuilder().clearToken().build()), client.getChunks(f.getIno(), 0, 0),
+        "chunks stay while a name is left");
     assertFalse(orphans().containsKey(c0.getChunkId()));
     assertEquals(inodes, client.statFs(ROOT).getInodesUsed(), "one inode, however many names");
     client.unlink(sub, "g");
@@ -731,7 +732,7 @@ abstract class PosixOpsTest {
     ChunkRef placed = client.allocChunk(f, 1);
     assertNotEquals(0, placed.getChunkId(), "alloc_chunk places a reserved chunk");
     assertEquals(keep.getBlocks(), attr(f).getBlocks(), "and keeps its extent");
-    assertEquals(List.of(placed), client.getChunks(f, 0, 0));
+    assertEquals(List.of(placed.toBuilder().clearToken().build()), client.getChunks(f, 0, 0));
 
     // Punch: chunks 1 and 2 wholly inside go (1 to orphan_chunks: it was placed), chunk 0 is cut to [0, 4096).
     Attr punched = client.fallocate(f, 3, 4096, 3L * CS - 4096);

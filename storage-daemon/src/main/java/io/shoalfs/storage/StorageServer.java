@@ -2,11 +2,14 @@ package io.shoalfs.storage;
 
 import io.grpc.Server;
 import io.shoalfs.client.MetaClient;
+import io.shoalfs.common.ChunkTokens;
 import io.shoalfs.common.Sizes;
 import io.shoalfs.common.net.GrpcServers;
 import io.shoalfs.common.net.HostPort;
 import io.shoalfs.common.net.MetaAddresses;
+import io.shoalfs.proto.meta.DaemonRegistration;
 import io.shoalfs.proto.meta.StorageDaemon;
+import io.shoalfs.storage.core.WriteAuthority;
 import io.shoalfs.storage.grpc.StorageGrpcService;
 import io.shoalfs.storage.raft.StorageGroups;
 import io.shoalfs.storage.store.ChunkStore;
@@ -14,6 +17,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
@@ -82,8 +86,12 @@ public final class StorageServer implements AutoCloseable {
   private final String diskId;
   private final StorageGroups groups;
 
-  private StorageServer(Config cfg, ChunkStore store, Server grpc, String diskId, StorageGroups groups) {
+  private final WriteAuthority authority;
+
+  private StorageServer(Config cfg, ChunkStore store, Server grpc, String diskId, StorageGroups groups,
+      WriteAuthority authority) {
     this.cfg = cfg;
+    this.authority = authority;
     this.diskId = diskId;
     this.groups = groups;
     this.store = store;
@@ -105,6 +113,7 @@ public final class StorageServer implements AutoCloseable {
     if (cfg.capacityBytes() == 0) {
       cfg = new Config(cfg.id(), cfg.metaAddrs(), cfg.dir(), cfg.listen(), freeSpace(cfg.dir()), cfg.raftListen());
     }
+    WriteAuthority authority = new WriteAuthority(storedWriteKey(cfg.dir()));
     ChunkStore store = ChunkStore.open(cfg.dir().resolve("db"), cfg.capacityBytes());
     StorageGroups groups = null;
     Server grpc;
@@ -113,7 +122,7 @@ public final class StorageServer implements AutoCloseable {
         groups = StorageGroups.start(cfg.id(), cfg.dir().resolve("raft"), cfg.raftListen(), store);
         groups.startScrub(SCRUB_PERIOD);
       }
-      grpc = GrpcServers.startTcp(cfg.listen(), List.of(new StorageGrpcService(cfg.id(), store, groups)));
+      grpc = GrpcServers.startTcp(cfg.listen(), List.of(new StorageGrpcService(cfg.id(), store, groups, authority)));
     } catch (IOException | RuntimeException e) {
       if (groups != null) {
         groups.close();
@@ -123,7 +132,7 @@ public final class StorageServer implements AutoCloseable {
     }
     LOG.info("storage {} listening on {} (capacity {}, used {}, data in {})", cfg.id(), cfg.listen(),
         Sizes.format(store.capacityBytes()), Sizes.format(store.usedBytes()), cfg.dir());
-    StorageServer server = new StorageServer(cfg, store, grpc, diskId, groups);
+    StorageServer server = new StorageServer(cfg, store, grpc, diskId, groups, authority);
     server.registrar.start();
     return server;
   }
@@ -170,18 +179,62 @@ public final class StorageServer implements AutoCloseable {
     }
   }
 
-  /** After the first registration: remember the cluster in the data directory (a later start proves it). */
-  private void rememberCluster() {
+  /**
+   * The file in the data directory that keeps the cluster's write key (chunk tokens), so a daemon restarted while
+   * the metadata service is away still takes writes. Readable by its owner only.
+   */
+  public static final String WRITE_KEY_FILE = "write-key";
+
+  /** The write key kept in {@code dir}, or null (a new daemon; an unreadable or damaged file is ignored). */
+  public static byte[] storedWriteKey(Path dir) {
+    try {
+      Path f = dir.resolve(WRITE_KEY_FILE);
+      byte[] key = Files.exists(f) ? HexFormat.of().parseHex(Files.readString(f).trim()) : null;
+      return key != null && key.length == ChunkTokens.KEY_BYTES ? key : null;
+    } catch (IOException | IllegalArgumentException e) {
+      LOG.warn("ignoring the write key in {}: {}", dir, e.getMessage());
+      return null;
+    }
+  }
+
+  /** Writes {@code key} into {@code dir} (owner-only permissions, replaced atomically). */
+  public static void storeWriteKey(Path dir, byte[] key) throws IOException {
+    Files.createDirectories(dir);
+    Path tmp = dir.resolve(WRITE_KEY_FILE + ".tmp");
+    Files.deleteIfExists(tmp);
+    Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(tmp, HexFormat.of().formatHex(key) + "\n");
+    Files.move(tmp, dir.resolve(WRITE_KEY_FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /**
+   * After a registration: remember the cluster in the data directory (a later start proves it) and take the
+   * cluster's write key (kept there too).
+   */
+  private void remember(DaemonRegistration reg) {
     try {
       Path f = cfg.dir().resolve(CLUSTER_FILE);
-      if (!Files.exists(f)) {
-        String id = meta.getLayout().getClusterId();
-        if (!id.isEmpty()) {
-          Files.writeString(f, id + "\n");
-        }
+      if (!Files.exists(f) && !reg.getClusterId().isEmpty()) {
+        Files.writeString(f, reg.getClusterId() + "\n");
       }
-    } catch (IOException | io.shoalfs.client.MetaException e) {
+    } catch (IOException e) {
       LOG.warn("storage {}: cannot record the cluster id in {}: {}", cfg.id(), cfg.dir(), e.getMessage());
+    }
+    if (reg.getWriteKey().isEmpty()) {
+      LOG.warn("storage {}: the metadata service gave no write key; writes are refused until it does", cfg.id());
+      return;
+    }
+    byte[] key = reg.getWriteKey().toByteArray();
+    authority.set(key);
+    if (!java.util.Arrays.equals(key, storedWriteKey(cfg.dir()))) {
+      try {
+        storeWriteKey(cfg.dir(), key);
+      } catch (IOException e) {
+        LOG.warn("storage {}: cannot keep the write key in {} (a restart then waits for registration before it takes "
+            + "writes): {}", cfg.id(), cfg.dir(), e.getMessage());
+      }
     }
   }
 
@@ -204,8 +257,7 @@ public final class StorageServer implements AutoCloseable {
     while (!closed.get()) {
       attempts.incrementAndGet();
       try {
-        meta.registerDaemon(self);
-        rememberCluster();
+        remember(meta.registerDaemon(self));
         registered.countDown();
         LOG.info("storage {} registered with the metadata service as {}", cfg.id(), self.getAddress());
         return;

@@ -11,6 +11,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
+import io.shoalfs.common.ChunkTokens;
 import io.shoalfs.common.net.GrpcServers;
 import io.shoalfs.common.net.HostPort;
 import io.shoalfs.common.net.Ports;
@@ -38,6 +39,13 @@ class StorageServerTest {
     HostPort listen = new HostPort("127.0.0.1", Ports.freePort());
     StorageServer.Config cfg = new StorageServer.Config("s1", nobody, dir, listen, 1L << 30);
     byte[] data = "hello, shoal".getBytes();
+    // The write key an earlier registration left in the data directory: without the metadata service the daemon
+    // verifies tokens with it (and refuses writes without one).
+    byte[] key = new byte[ChunkTokens.KEY_BYTES];
+    new java.util.Random(7).nextBytes(key);
+    StorageServer.storeWriteKey(dir, key);
+    assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(dir.resolve(StorageServer.WRITE_KEY_FILE))), "the key is its owner's alone");
 
     ManagedChannel channel = channel(listen);
     try {
@@ -45,8 +53,12 @@ class StorageServerTest {
       try {
         assertTrue(Files.isDirectory(dir.resolve("db")), "the store lives under dir/db");
         var stub = StorageServiceGrpc.newBlockingStub(channel);
-        stub.withDeadlineAfter(10, TimeUnit.SECONDS).writeChunk(WriteChunkRequest.newBuilder()
-            .setChunkId(9).setOffset(100).setData(ByteString.copyFrom(data)).setSync(true).build());
+        WriteChunkRequest write = WriteChunkRequest.newBuilder().setChunkId(9).setOffset(100)
+            .setData(ByteString.copyFrom(data)).setSync(true).build();
+        assertEquals(Status.Code.PERMISSION_DENIED, assertThrows(StatusRuntimeException.class,
+            () -> stub.withDeadlineAfter(10, TimeUnit.SECONDS).writeChunk(write)).getStatus().getCode());
+        stub.withDeadlineAfter(10, TimeUnit.SECONDS).writeChunk(write.toBuilder()
+            .setToken(ByteString.copyFrom(ChunkTokens.sign(key, ChunkTokens.Op.WRITE, 9, 0))).build());
         assertEquals("s1", stub.withDeadlineAfter(10, TimeUnit.SECONDS)
             .status(DaemonStatusRequest.getDefaultInstance()).getId());
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
+import io.shoalfs.common.ChunkTokens;
 import io.shoalfs.common.net.Ports;
 import io.shoalfs.proto.storage.ReadChunkRequest;
 import io.shoalfs.proto.storage.StorageServiceGrpc;
@@ -45,12 +46,21 @@ class SyncAfterKillTest {
     assertTrue(p.isAlive(), "daemon died: " + Files.readString(err));
   }
 
+  private static ByteString token(byte[] key, long chunk) {
+    return ByteString.copyFrom(ChunkTokens.sign(key, ChunkTokens.Op.WRITE, chunk, 0));
+  }
+
   @Test
   void syncedWritesSurviveSigkill(@TempDir Path dir) throws Exception {
     long seed = Long.getLong("shoal.seed", System.nanoTime());
     System.out.println("SyncAfterKillTest seed " + seed);
     Random rnd = new Random(seed);
     int port = Ports.freePort();
+    // The daemon never reaches a metadata service here: it takes writes with the key it keeps from an earlier
+    // registration, as a daemon restarted while the service is away does.
+    byte[] key = new byte[ChunkTokens.KEY_BYTES];
+    rnd.nextBytes(key);
+    StorageServer.storeWriteKey(dir.resolve("data"), key);
     Process p = start(dir, port);
     ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
     Process p2 = null;
@@ -63,12 +73,14 @@ class SyncAfterKillTest {
         data[c] = new byte[1 + rnd.nextInt(300_000)];
         rnd.nextBytes(data[c]);
         stub.withDeadlineAfter(10, TimeUnit.SECONDS).writeChunk(WriteChunkRequest.newBuilder()
-            .setChunkId(100 + c).setOffset(c * 7).setData(ByteString.copyFrom(data[c])).build());
+            .setChunkId(100 + c).setToken(token(key, 100 + c)).setOffset(c * 7).setData(ByteString.copyFrom(data[c]))
+            .build());
       }
       stub.withDeadlineAfter(10, TimeUnit.SECONDS).sync(SyncRequest.newBuilder().addChunkIds(100).build());
       // Written after the Sync and never synced: may be lost, must not harm what was synced.
       stub.withDeadlineAfter(10, TimeUnit.SECONDS).writeChunk(WriteChunkRequest.newBuilder()
-          .setChunkId(999).setOffset(0).setData(ByteString.copyFrom(new byte[70_000])).build());
+          .setChunkId(999).setToken(token(key, 999)).setOffset(0).setData(ByteString.copyFrom(new byte[70_000]))
+          .build());
 
       p.destroyForcibly(); // SIGKILL
       assertTrue(p.waitFor(20, TimeUnit.SECONDS));

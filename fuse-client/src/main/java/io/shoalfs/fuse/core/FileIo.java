@@ -883,7 +883,7 @@ public final class FileIo implements AutoCloseable {
   private ChunkRef copyOnWrite(long ino, int index, ChunkRef ref, int[] uncommitted) throws IOException {
     if (ref.getCopyFromChunkId() != 0) {
       ChunkRef from = ChunkRef.newBuilder().setIndex(index).setChunkId(ref.getCopyFromChunkId())
-          .setGroupId(ref.getCopyFromGroup()).build();
+          .setGroupId(ref.getCopyFromGroup()).setToken(ref.getCopyFromToken()).build();
       // Only the old chunk's written extent holds bytes (the rest reads as zeros in the new chunk too).
       int lo = ref.getCopyLo() < ref.getCopyHi() ? ref.getCopyLo() : 0;
       int hi = ref.getCopyLo() < ref.getCopyHi() ? ref.getCopyHi() : CHUNK;

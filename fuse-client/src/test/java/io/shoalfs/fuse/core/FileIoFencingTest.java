@@ -12,6 +12,7 @@ import io.shoalfs.client.StorageClient;
 import io.shoalfs.common.Layout;
 import io.shoalfs.proto.meta.ChunkRef;
 import io.shoalfs.proto.meta.SetAttrRequest;
+import io.shoalfs.storage.TestTokens;
 import io.shoalfs.storage.testing.TestCluster;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -101,8 +102,9 @@ class FileIoFencingTest {
         write(io, fh, 0, bytes("kept as it was"));
         io.fsync(fh, false);
         ChunkRef ref = cluster.client().getChunks(ino, 0, 1).get(0);
-        // Frozen above the epoch the metadata service hands out (0): the refetched ref is refused too.
-        assertEquals(1, storage.fence(ref, 1));
+        // Frozen above the epoch the metadata service hands out (0): the refetched ref is refused too. (The test
+        // fences as a copy-on-write writer would, with the fence token alloc_chunk would give it.)
+        assertEquals(1, storage.fence(TestTokens.fenceable(ref, cluster.writeKey()), 1));
 
         write(io, fh, 0, bytes("OVERWRITE"));
         FsException e = assertThrows(FsException.class, () -> io.fsync(fh, false));
@@ -132,7 +134,7 @@ class FileIoFencingTest {
         long fh = io.open(meta.getAttr(ino), O_RDWR);
         write(io, fh, 0, bytes("base"));
         io.fsync(fh, false);
-        ChunkRef before = cluster.client().getChunks(ino, 0, 1).get(0); // what the other client holds
+        ChunkRef before = cluster.client().allocChunk(ino, 0); // what another writer holds, token and all
 
         cluster.client().createSnapshot("frozen-sv", "s");
         write(io, fh, 100, bytes("after"));

@@ -1,5 +1,7 @@
 package io.shoalfs.meta.core;
 
+import com.google.protobuf.ByteString;
+import io.shoalfs.common.ChunkTokens;
 import io.shoalfs.meta.store.ChunkKey;
 import io.shoalfs.meta.store.MetaTables;
 import io.shoalfs.meta.store.Tx;
@@ -15,7 +17,8 @@ import io.shoalfs.proto.records.InodeRecord;
 /**
  * alloc_chunk(ino, index): the chunk at (ino, index), placing a new one in the group the leader chose (carried
  * in the log entry) if there is none yet, or if fallocate only reserved it (chunk id 0: its written extent
- * stays). A new chunk changes the data map, so the inode's version moves.
+ * stays). A new chunk changes the data map, so the inode's version moves. The answer carries the chunk's write
+ * token ({@link ChunkTokens}): the daemons take writes only with it.
  */
 final class AllocChunk {
   private AllocChunk() {}
@@ -43,13 +46,31 @@ final class AllocChunk {
       chunk = old.toBuilder().setChunkId(ctx.id(0)).setGroupId(old.getGroupId()).build();
       tx.put(MetaTables.CHUNKS, key, chunk);
       tx.put(MetaTables.INODES, r.getIno(), inode.toBuilder().setVersion(inode.getVersion() + 1).build());
-      return MetaReply.newBuilder().setChunks(ChunksReply.newBuilder().addChunks(ChunkRef.newBuilder()
+      ChunkRef.Builder copy = ChunkRef.newBuilder()
           .setIndex(r.getIndex()).setChunkId(chunk.getChunkId()).setGroupId(chunk.getGroupId())
           .setCopyFromChunkId(old.getChunkId()).setCopyFromGroup(old.getGroupId())
-          .setCopyLo(old.getLo()).setCopyHi(old.getHi()))).build();
+          .setCopyLo(old.getLo()).setCopyHi(old.getHi());
+      byte[] writeKey = RegisterDaemon.writeKey(tx);
+      if (writeKey != null) {
+        copy.setCopyFromToken(token(writeKey, ChunkTokens.Op.FENCE, old.getChunkId(), 0));
+      }
+      return MetaReply.newBuilder().setChunks(ChunksReply.newBuilder().addChunks(signed(tx, copy))).build();
     }
-    return MetaReply.newBuilder().setChunks(ChunksReply.newBuilder().addChunks(ChunkRef.newBuilder()
+    return MetaReply.newBuilder().setChunks(ChunksReply.newBuilder().addChunks(signed(tx, ChunkRef.newBuilder()
         .setIndex(r.getIndex()).setChunkId(chunk.getChunkId()).setGroupId(chunk.getGroupId())
-        .setLo(chunk.getLo()).setHi(chunk.getHi()).setEpoch(chunk.getEpoch()))).build();
+        .setLo(chunk.getLo()).setHi(chunk.getHi()).setEpoch(chunk.getEpoch())))).build();
+  }
+
+  /**
+   * {@code ref} with its write token (the writer's authority on the daemons). Without a write key (no daemon
+   * ever registered through a leader that gives one) the token stays empty and daemons refuse the writes.
+   */
+  private static ChunkRef.Builder signed(Tx tx, ChunkRef.Builder ref) {
+    byte[] key = RegisterDaemon.writeKey(tx);
+    return key == null ? ref : ref.setToken(token(key, ChunkTokens.Op.WRITE, ref.getChunkId(), ref.getEpoch()));
+  }
+
+  private static ByteString token(byte[] key, ChunkTokens.Op op, long chunkId, long epoch) {
+    return ByteString.copyFrom(ChunkTokens.sign(key, op, chunkId, epoch));
   }
 }

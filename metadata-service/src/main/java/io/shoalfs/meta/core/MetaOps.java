@@ -35,6 +35,11 @@ public final class MetaOps {
     };
   }
 
+  /** The cluster's write key (chunk tokens), or null before the first daemon registered. */
+  public static byte[] writeKey(io.shoalfs.meta.store.Tx tx) {
+    return RegisterDaemon.writeKey(tx);
+  }
+
   /** Whether the leader must choose a storage group for the write. */
   public static boolean needsPlacement(MetaRequest.OpCase op) {
     return op == MetaRequest.OpCase.ALLOC_CHUNK;

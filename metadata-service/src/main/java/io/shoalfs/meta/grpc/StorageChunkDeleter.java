@@ -1,8 +1,10 @@
 package io.shoalfs.meta.grpc;
 
+import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
+import io.shoalfs.common.ChunkTokens;
 import io.shoalfs.common.net.HostPort;
 import io.shoalfs.meta.raft.ChunkDeleter;
 import io.shoalfs.proto.storage.DeleteChunkRequest;
@@ -12,10 +14,11 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * The collector's calls to storage daemons: DeleteChunk over one channel per daemon address (as many as there
- * are daemons), each call bounded by {@link #CALL_TIMEOUT}.
+ * are daemons), each call bounded by {@link #CALL_TIMEOUT}, each with its delete token ({@link ChunkTokens}).
  */
 public final class StorageChunkDeleter implements ChunkDeleter {
   /** A delete is one synced RocksDB batch on the daemon; longer means the daemon is in trouble. */
@@ -24,6 +27,12 @@ public final class StorageChunkDeleter implements ChunkDeleter {
   static final int MAX_CHANNELS = 4096;
 
   private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+  /** The cluster's write key (the daemons take a delete only with its token); null before any registration. */
+  private final Supplier<byte[]> writeKey;
+
+  public StorageChunkDeleter(Supplier<byte[]> writeKey) {
+    this.writeKey = writeKey;
+  }
 
   @Override
   public void delete(io.shoalfs.proto.meta.StorageGroup group, long chunkId) throws IOException {
@@ -45,10 +54,15 @@ public final class StorageChunkDeleter implements ChunkDeleter {
   }
 
   private void delete(String address, String groupId, long chunkId) throws IOException {
+    byte[] key = writeKey.get();
+    if (key == null) {
+      throw new IOException("DeleteChunk " + Long.toUnsignedString(chunkId) + ": the cluster has no write key yet");
+    }
     ManagedChannel ch = channel(address);
     try {
       StorageServiceGrpc.newBlockingStub(ch).withDeadlineAfter(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
-          .deleteChunk(DeleteChunkRequest.newBuilder().setChunkId(chunkId).setGroupId(groupId).build());
+          .deleteChunk(DeleteChunkRequest.newBuilder().setChunkId(chunkId).setGroupId(groupId)
+              .setToken(ByteString.copyFrom(ChunkTokens.sign(key, ChunkTokens.Op.DELETE, chunkId, 0))).build());
     } catch (StatusRuntimeException e) {
       // The next attempt (after the collector's back-off) must connect anew, not wait out gRPC's own back-off.
       ch.resetConnectBackoff();

@@ -1,10 +1,12 @@
 package io.shoalfs.meta.raft;
 
+import io.shoalfs.common.ChunkTokens;
 import io.shoalfs.meta.core.FsError;
 import io.shoalfs.meta.core.MetaOps;
 import io.shoalfs.proto.meta.Code;
 import io.shoalfs.proto.meta.MetaCall;
 import io.shoalfs.proto.meta.MetaReply;
+import io.shoalfs.proto.meta.MetaRequest;
 import io.shoalfs.proto.metalog.BatchedCall;
 import io.shoalfs.proto.metalog.MetaLogEntry;
 import java.time.Instant;
@@ -43,6 +45,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class GroupCommit implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(GroupCommit.class);
+  /** The write key's bytes (register_daemon): a secret, so from the strong generator. */
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
   /** Bounds of the batcher; defaults in {@link #DEFAULTS}. */
   public record Limits(int queueCapacity, int maxBatch, int maxInFlight) {
@@ -173,6 +177,11 @@ public final class GroupCommit implements AutoCloseable {
           .setAckedCallId(c.getAckedCallId()).setRequest(c.getRequest()).setSessionId(c.getSessionId());
       if (MetaOps.needsPlacement(c.getRequest().getOpCase())) {
         b.setGroupId(stateMachine.choosePlacement(c.getRequest()));
+      }
+      if (c.getRequest().getOpCase() == MetaRequest.OpCase.REGISTER_DAEMON) {
+        byte[] secret = new byte[ChunkTokens.KEY_BYTES];
+        RANDOM.nextBytes(secret);
+        b.setSecret(com.google.protobuf.ByteString.copyFrom(secret));
       }
       entry.addCalls(b);
     }

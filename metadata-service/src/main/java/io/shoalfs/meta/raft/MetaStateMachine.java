@@ -288,7 +288,8 @@ public final class MetaStateMachine extends BaseStateMachine {
     if (recorded != null) {
       reply = recorded;
     } else {
-      reply = applyOne(batch, nowNs, c.getRequest(), c.getGroupId(), c.getSessionId(), index, position);
+      reply = applyOne(batch, new WriteContext(nowNs, List.of(), c.getGroupId(), c.getSessionId(), c.getSecret()),
+          c.getRequest(), index, position);
       if (exactlyOnce) {
         ClientCalls.record(batch, clientId, c.getCallId(), reply, nowNs);
       }
@@ -303,8 +304,7 @@ public final class MetaStateMachine extends BaseStateMachine {
    * One write in a child of {@code batch}: merged if it succeeds, dropped (errno reply) if it fails. The scope
    * check ({@link Scope}) runs first, against the state this call applies to.
    */
-  private static MetaReply applyOne(Tx batch, long nowNs, MetaRequest req, String groupId, long sessionId,
-      long index, int position) {
+  private static MetaReply applyOne(Tx batch, WriteContext call, MetaRequest req, long index, int position) {
     MetaRequest.OpCase op = req.getOpCase();
     if (op == MetaRequest.OpCase.OP_NOT_SET || MetaOps.isRead(op)) {
       return new FsError(Code.EINVAL, "not a write operation: " + op).toReply();
@@ -316,8 +316,9 @@ public final class MetaStateMachine extends BaseStateMachine {
     }
     Tx tx = batch.child();
     try {
-      Scope.check(tx, sessionId, req);
-      MetaReply reply = MetaOps.applyWrite(tx, new WriteContext(nowNs, ids, groupId, sessionId), req);
+      Scope.check(tx, call.sessionId(), req);
+      MetaReply reply = MetaOps.applyWrite(tx,
+          new WriteContext(call.nowNs(), ids, call.groupId(), call.sessionId(), call.secret()), req);
       tx.mergeIntoParent();
       return reply;
     } catch (FsError e) {

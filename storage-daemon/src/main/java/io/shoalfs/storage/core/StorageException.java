@@ -74,6 +74,13 @@ public abstract sealed class StorageException extends Exception {
     }
   }
 
+  /** The request lacks the metadata service's authority (no valid chunk token). */
+  public static final class Unauthorized extends StorageException {
+    public Unauthorized(String message) {
+      super(message, null);
+    }
+  }
+
   /** The local database failed (I/O error, RocksDB reported an internal problem). */
   public static final class StoreFailure extends StorageException {
     public StoreFailure(String message, Throwable cause) {

@@ -25,7 +25,9 @@ import io.shoalfs.proto.storage.JoinGroupReply;
 import io.shoalfs.proto.storage.JoinGroupRequest;
 import io.shoalfs.proto.storage.StorageLogEntry;
 import io.shoalfs.proto.storage.StorageLogReply;
+import io.shoalfs.common.ChunkTokens;
 import io.shoalfs.storage.core.StorageException;
+import io.shoalfs.storage.core.WriteAuthority;
 import io.shoalfs.storage.raft.Replies;
 import io.shoalfs.storage.raft.StorageGroups;
 import io.shoalfs.storage.store.ChunkStore;
@@ -34,7 +36,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The storage wire API over a {@link ChunkStore}: widen the wire's unsigned fields, call the store, map its typed
- * errors to status codes. No logic of its own; nothing leaves as UNKNOWN.
+ * errors to status codes, after checking each mutation's chunk token ({@link WriteAuthority}). No logic of its own;
+ * nothing leaves as UNKNOWN.
  */
 public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceImplBase {
   private static final Logger LOG = LoggerFactory.getLogger(StorageGrpcService.class);
@@ -56,14 +59,36 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
   /** This daemon's storage groups (null: it serves none, only its own chunks). */
   private final StorageGroups groups;
 
-  public StorageGrpcService(String daemonId, ChunkStore store) {
-    this(daemonId, store, null);
+  /** Which mutations carry the metadata service's authority (chunk tokens). */
+  private final WriteAuthority authority;
+
+  public StorageGrpcService(String daemonId, ChunkStore store, WriteAuthority authority) {
+    this(daemonId, store, null, authority);
   }
 
-  public StorageGrpcService(String daemonId, ChunkStore store, StorageGroups groups) {
+  public StorageGrpcService(String daemonId, ChunkStore store, StorageGroups groups, WriteAuthority authority) {
     this.daemonId = daemonId;
     this.store = store;
     this.groups = groups;
+    this.authority = authority;
+  }
+
+  /**
+   * Answers the refusal and returns false unless {@code token} allows the mutation (checked before anything
+   * reaches the store or a group's log: the members that apply a logged entry trust the one that took it).
+   */
+  private boolean allowed(StreamObserver<?> out, String what, ChunkTokens.Op op, long chunkId, long epoch,
+      com.google.protobuf.ByteString token) {
+    try {
+      authority.check(what, op, chunkId, epoch, token.toByteArray());
+      return true;
+    } catch (StorageException e) {
+      if (e instanceof StorageException.Unauthorized) {
+        LOG.warn("{}", e.getMessage());
+      }
+      out.onError(toStatus(e).asRuntimeException(trailers(e)));
+      return false;
+    }
   }
 
   /** Requests naming a replicated group go through its log (or its read index); the reply when applied. */
@@ -158,6 +183,9 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
 
   @Override
   public void writeChunk(WriteChunkRequest req, StreamObserver<WriteChunkReply> out) {
+    if (!allowed(out, "write", ChunkTokens.Op.WRITE, req.getChunkId(), req.getEpoch(), req.getToken())) {
+      return;
+    }
     if (!req.getGroupId().isEmpty() && !store.hasRoomFor(req.getData().size())) {
       // The group's members apply alike whatever their capacity: the member that takes the write checks its own.
       out.onError(Status.RESOURCE_EXHAUSTED.withDescription("storage daemon " + daemonId + " is full: "
@@ -165,7 +193,7 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
       return;
     }
     if (viaGroup(req.getGroupId(), out, () -> groups.submit(req.getGroupId(),
-        StorageLogEntry.newBuilder().setWrite(req.toBuilder().clearData()).build(), req.getData()),
+        StorageLogEntry.newBuilder().setWrite(req.toBuilder().clearData().clearToken()).build(), req.getData()),
         r -> WriteChunkReply.getDefaultInstance())) {
       return;
     }
@@ -196,8 +224,12 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
 
   @Override
   public void truncateChunk(TruncateChunkRequest req, StreamObserver<TruncateChunkReply> out) {
+    if (!allowed(out, "truncate", ChunkTokens.Op.WRITE, req.getChunkId(), req.getEpoch(), req.getToken())) {
+      return;
+    }
     if (viaGroup(req.getGroupId(), out, () -> groups.submit(req.getGroupId(),
-        StorageLogEntry.newBuilder().setTruncate(req).build(), com.google.protobuf.ByteString.EMPTY),
+        StorageLogEntry.newBuilder().setTruncate(req.toBuilder().clearToken()).build(),
+        com.google.protobuf.ByteString.EMPTY),
         r -> TruncateChunkReply.getDefaultInstance())) {
       return;
     }
@@ -209,8 +241,12 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
 
   @Override
   public void deleteChunk(DeleteChunkRequest req, StreamObserver<DeleteChunkReply> out) {
+    if (!allowed(out, "delete", ChunkTokens.Op.DELETE, req.getChunkId(), 0, req.getToken())) {
+      return;
+    }
     if (viaGroup(req.getGroupId(), out, () -> groups.submit(req.getGroupId(),
-        StorageLogEntry.newBuilder().setDelete(req).build(), com.google.protobuf.ByteString.EMPTY),
+        StorageLogEntry.newBuilder().setDelete(req.toBuilder().clearToken()).build(),
+        com.google.protobuf.ByteString.EMPTY),
         r -> DeleteChunkReply.getDefaultInstance())) {
       return;
     }
@@ -222,8 +258,12 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
 
   @Override
   public void fenceChunk(FenceChunkRequest req, StreamObserver<FenceChunkReply> out) {
+    if (!allowed(out, "fence", ChunkTokens.Op.FENCE, req.getChunkId(), 0, req.getToken())) {
+      return;
+    }
     if (viaGroup(req.getGroupId(), out, () -> groups.submit(req.getGroupId(),
-        StorageLogEntry.newBuilder().setFence(req).build(), com.google.protobuf.ByteString.EMPTY),
+        StorageLogEntry.newBuilder().setFence(req.toBuilder().clearToken()).build(),
+        com.google.protobuf.ByteString.EMPTY),
         r -> FenceChunkReply.newBuilder().setFence(r.getFence()).build())) {
       return;
     }
@@ -255,8 +295,12 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
   /** Copy-on-write inside the daemon (snapshots and clones): no bytes cross the network. */
   @Override
   public void copyChunk(CopyChunkRequest req, StreamObserver<CopyChunkReply> out) {
+    if (!allowed(out, "copy into", ChunkTokens.Op.WRITE, req.getToChunkId(), req.getEpoch(), req.getToken())) {
+      return;
+    }
     if (viaGroup(req.getGroupId(), out, () -> groups.submit(req.getGroupId(),
-        StorageLogEntry.newBuilder().setCopy(req).build(), com.google.protobuf.ByteString.EMPTY),
+        StorageLogEntry.newBuilder().setCopy(req.toBuilder().clearToken()).build(),
+        com.google.protobuf.ByteString.EMPTY),
         r -> CopyChunkReply.getDefaultInstance())) {
       return;
     }
@@ -299,6 +343,7 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
       case StorageException.Unavailable u -> Status.UNAVAILABLE;
       case StorageException.Stale st -> Status.FAILED_PRECONDITION;
       case StorageException.StoreFailure f -> Status.INTERNAL;
+      case StorageException.Unauthorized u -> Status.PERMISSION_DENIED;
     };
     return status.withDescription(e.getMessage());
   }

@@ -30,6 +30,11 @@ final class GcCluster implements AutoCloseable {
   final MetaClient client;
   final StorageClient storageClient;
 
+  /** The storage daemon's data directory. */
+  Path storageDir() {
+    return storageConfig.dir();
+  }
+
   private GcCluster(MetaServer meta, StorageServer storage, String addrs) {
     this.meta = meta;
     this.storage = storage;

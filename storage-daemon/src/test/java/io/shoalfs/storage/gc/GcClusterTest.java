@@ -19,6 +19,7 @@ import io.shoalfs.proto.meta.OpenFileRequest;
 import io.shoalfs.proto.meta.OpenSessionRequest;
 import io.shoalfs.proto.meta.ReleaseOrphansRequest;
 import io.shoalfs.proto.meta.SetAttrRequest;
+import io.shoalfs.storage.TestTokens;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -245,8 +246,9 @@ class GcClusterTest {
   void aFencedChunkRefusesOlderEpochsAndKeepsItsData() throws Exception {
     ChunkRef ref = writeFile(ROOT, "frozen", 1).get(0);
     assertEquals(0, ref.getEpoch(), "chunks start at epoch 0");
-    assertEquals(7, c.storageClient.fence(ref, 7));
-    assertEquals(7, c.storageClient.fence(ref, 3), "a fence never goes down");
+    byte[] key = TestTokens.key(c.storageDir());
+    assertEquals(7, c.storageClient.fence(TestTokens.fenceable(ref, key), 7));
+    assertEquals(7, c.storageClient.fence(TestTokens.fenceable(ref, key), 3), "a fence never goes down");
 
     StaleChunkException e = assertThrows(StaleChunkException.class,
         () -> c.storageClient.write(ref, 0, ByteString.copyFromUtf8("overwrite"), true));
@@ -254,7 +256,7 @@ class GcClusterTest {
     assertThrows(StaleChunkException.class, () -> c.storageClient.truncate(ref, 0));
     assertIntact(ref);
 
-    ChunkRef current = ref.toBuilder().setEpoch(7).build();
+    ChunkRef current = TestTokens.atEpoch(ref, 7, key);
     c.storageClient.write(current, PIECE, ByteString.copyFromUtf8("ok"), true);
     assertEquals("ok", c.storageClient.read(current, PIECE, 2).toStringUtf8());
     assertIntact(current);

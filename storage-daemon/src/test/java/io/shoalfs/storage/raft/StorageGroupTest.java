@@ -17,6 +17,7 @@ import io.shoalfs.proto.meta.Attr;
 import io.shoalfs.proto.meta.ChunkRef;
 import io.shoalfs.proto.meta.StorageGroup;
 import io.shoalfs.storage.StorageServer;
+import io.shoalfs.storage.TestTokens;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -116,11 +117,16 @@ class StorageGroupTest {
       awaitStored(daemons.get(0), ref.getChunkId(), 1 << 20, second);
 
       // Fencing through the group: a write with an epoch below the fence is refused, nothing changes.
-      assertEquals(7, storage.fence(ref, 7));
+      assertEquals(7, storage.fence(TestTokens.fenceable(ref, TestTokens.key(configs.get(1).dir())), 7));
       StorageClient st = storage;
       StaleChunkException stale = assertThrows(StaleChunkException.class,
           () -> st.write(ref, 0, ByteString.copyFrom(bytes(3, 4096)), false));
       assertTrue(stale.getMessage().contains("write"), stale.getMessage());
+      // A write without alloc_chunk's token never reaches the group's log: refused on the spot, not retried.
+      ChunkRef forged = TestTokens.atEpoch(ref, 7, new byte[io.shoalfs.common.ChunkTokens.KEY_BYTES]);
+      java.io.IOException denied = assertThrows(java.io.IOException.class,
+          () -> st.write(forged, 0, ByteString.copyFrom(bytes(4, 4096)), false));
+      assertTrue(denied.getMessage().contains("PERMISSION_DENIED"), denied.getMessage());
       assertArrayEquals(first, storage.read(ref, 0, first.length).toByteArray());
     }
   }

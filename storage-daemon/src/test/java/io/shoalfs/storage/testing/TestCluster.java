@@ -67,6 +67,11 @@ public final class TestCluster implements AutoCloseable {
     return metaAddrs;
   }
 
+  /** The cluster's write key, as its daemon keeps it (tests that act as the metadata service sign with it). */
+  public byte[] writeKey() {
+    return io.shoalfs.storage.TestTokens.key(storageConfig.dir());
+  }
+
   /** A metadata client of the test itself (to create subvolumes, check statfs figures). */
   public MetaClient client() {
     return client;
