@@ -6,9 +6,11 @@ import static io.shoalfs.csi.CsiHarness.name;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.shoalfs.common.net.HostPort;
 import io.shoalfs.common.net.MetaAddresses;
 import io.shoalfs.common.net.Ports;
@@ -180,6 +182,38 @@ class CsiSuiteTest {
     } catch (io.shoalfs.client.MetaException e) {
       return false;
     }
+  }
+
+  /**
+   * The StorageClass `replication` parameter (the chart sets it) becomes the subvolume's replication; a bad value
+   * is INVALID_ARGUMENT and creates nothing; the same name with another replication is ALREADY_EXISTS.
+   */
+  @Test
+  void createVolumeTakesTheReplicationParameter() throws Exception {
+    for (String bad : List.of("4", "0", "two", "-1")) {
+      String pv = name();
+      var req = Requests.create(pv, 10 * MIB).putParameters("replication", bad).build();
+      StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+          () -> h.client.controller().createVolume(req));
+      assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), bad);
+      assertTrue(e.getStatus().getDescription().contains("replication"), e.getStatus().getDescription());
+      assertFalse(exists(pv), "a refused request creates nothing");
+    }
+    String pv = name();
+    var three = Requests.create(pv, 10 * MIB).putParameters("replication", "3").build();
+    Volume v = h.client.controller().createVolume(three).getVolume();
+    assertEquals(v, h.client.controller().createVolume(three).getVolume(), "a retry is the same volume");
+    assertEquals(3, cluster.client().getSubvolume(pv).getReplication());
+    assertEquals(Status.Code.ALREADY_EXISTS, code(() -> h.client.controller().createVolume(
+        Requests.create(pv, 10 * MIB).putParameters("replication", "2").build())));
+    assertEquals(Status.Code.ALREADY_EXISTS, code(() -> h.client.controller().createVolume(
+        Requests.create(pv, 10 * MIB).build())), "no parameter is the cluster's default, not 3");
+    assertEquals(3, cluster.client().getSubvolume(pv).getReplication(), "no request changed it");
+    delete(v.getVolumeId());
+    String plain = name();
+    Volume d = h.client.controller().createVolume(Requests.create(plain, 10 * MIB).build()).getVolume();
+    assertEquals(0, cluster.client().getSubvolume(plain).getReplication(), "without the parameter: the default");
+    delete(d.getVolumeId());
   }
 
   /** Same name, different request: compatible ones are the same volume, incompatible ones ALREADY_EXISTS. */

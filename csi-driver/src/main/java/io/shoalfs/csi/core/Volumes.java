@@ -97,13 +97,43 @@ public final class Volumes {
    * Same name with an incompatible capacity is {@link CsiError.AlreadyExists}, as the spec requires.
    */
   public Volume create(String csiName, long requiredBytes, long limitBytes) throws CsiError {
+    return create(csiName, requiredBytes, limitBytes, 0);
+  }
+
+  /** The StorageClass parameter naming the copies of each chunk (1, 2 or 3). */
+  public static final String REPLICATION = "replication";
+
+  /**
+   * The replication CreateVolume's parameters ask for: 1, 2 or 3, or 0 when they do not say (the cluster's
+   * default). Anything else is INVALID_ARGUMENT naming the parameter (a typo must not give one copy).
+   */
+  public static int replication(Map<String, String> parameters) throws CsiError {
+    String v = parameters.get(REPLICATION);
+    if (v == null || v.isBlank()) {
+      return 0;
+    }
+    return switch (v.trim()) {
+      case "1" -> 1;
+      case "2" -> 2;
+      case "3" -> 3;
+      default -> throw new CsiError.InvalidArgument("parameter '" + REPLICATION + "' must be 1, 2 or 3 (copies of "
+          + "each chunk), got '" + v + "'");
+    };
+  }
+
+  /**
+   * {@link #create(String, long, long)} with {@code replication} copies of each chunk (0: the cluster's default).
+   * A volume of that name with another replication is {@link CsiError.AlreadyExists}.
+   */
+  public Volume create(String csiName, long requiredBytes, long limitBytes, int replication) throws CsiError {
     long capacity = capacityFor(requiredBytes, limitBytes);
     VolumeId id = VolumeId.forName(csiName);
     Subvolume existing = find(id);
     if (existing == null) {
       try {
-        Subvolume made = meta.createSubvolume(id.subvolume(), capacity);
-        LOG.info("created subvolume {} ({} bytes) for volume {}", id.subvolume(), made.getCapacityBytes(), csiName);
+        Subvolume made = meta.createSubvolume(id.subvolume(), capacity, 0, replication);
+        LOG.info("created subvolume {} ({} bytes, replication {}) for volume {}", id.subvolume(),
+            made.getCapacityBytes(), replication == 0 ? "default" : replication, csiName);
         return new Volume(id, made.getCapacityBytes());
       } catch (MetaException e) {
         if (e.code() != Code.EEXIST) {
@@ -116,6 +146,10 @@ public final class Volumes {
         }
       }
     }
+    if (existing.getReplication() != replication) {
+      throw new CsiError.AlreadyExists("volume " + csiName + " exists with replication "
+          + replicationName(existing.getReplication()) + ", not " + replicationName(replication));
+    }
     if (clonesExist()) {
       Optional<CloneSource> origin = backend.origin(id.subvolume());
       if (origin.isPresent()) {
@@ -124,6 +158,10 @@ public final class Volumes {
       }
     }
     return fitting(csiName, new Volume(id, existing.getCapacityBytes()), requiredBytes, limitBytes);
+  }
+
+  private static String replicationName(int r) {
+    return r == 0 ? "the cluster's default" : Integer.toString(r);
   }
 
   /** Only a backend that can clone has clones to tell apart (and the call to ask about them). */

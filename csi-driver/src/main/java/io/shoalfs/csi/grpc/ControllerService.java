@@ -75,11 +75,13 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
       Checks.capabilities(req.getVolumeCapabilitiesList());
       Volumes.checkMutable(req.getMutableParamsMap());
       Volumes.ContentSource source = req.hasVolumeContentSource() ? source(req.getVolumeContentSource()) : null;
+      int replication = Volumes.replication(req.getParametersMap());
       long required = req.getCapacityRange().getRequiredBytes();
       long limit = req.getCapacityRange().getLimitBytes();
       // Locked under the id the name maps to, so a CreateVolume and a DeleteVolume of one volume never overlap.
       try (var lock = locks.acquire(VolumeId.forName(name).encode())) {
-        Volumes.Volume v = source == null ? volumes.create(name, required, limit)
+        // A clone shares its source's chunks and copies on write inside their groups: it keeps their replication.
+        Volumes.Volume v = source == null ? volumes.create(name, required, limit, replication)
             : volumes.createFrom(name, required, limit, source);
         Volume.Builder b = volume(v);
         if (source != null) {

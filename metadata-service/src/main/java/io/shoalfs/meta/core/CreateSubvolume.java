@@ -31,8 +31,8 @@ final class CreateSubvolume {
     if (existing != null) {
       if (existing.getCapacityBytes() != r.getCapacityBytes() || existing.getInodesLimit() != r.getInodesLimit()
           || existing.getReplication() != r.getReplication()) {
-        throw FsError.of(Code.EEXIST, "subvolume '%s' exists with size %d bytes and inode limit %d", r.getName(),
-            existing.getCapacityBytes(), existing.getInodesLimit());
+        throw FsError.of(Code.EEXIST, "subvolume '%s' exists with size %d bytes, inode limit %d and replication %d",
+            r.getName(), existing.getCapacityBytes(), existing.getInodesLimit(), existing.getReplication());
       }
       return MetaReply.newBuilder().setSubvolume(Subvolumes.toWire(tx, existing)).build();
     }
