@@ -462,8 +462,10 @@ public final class FileIo implements AutoCloseable {
       }
       n.sent.add(w);
     }
-    if (w.inChunk == 0 || w.inChunk + w.len == CHUNK) {
-      // A writer at a chunk's start or end is likely sequential: ask for the next chunks before it needs them.
+    if (w.inChunk + w.len == CHUNK) {
+      // A writer that reached a chunk's end is likely sequential: ask for the next chunks before it needs them.
+      // (Not one at a chunk's start: every small file is written there once, and asking ahead for it cost two
+      // placements in the log per file, chunk records nothing writes, and their deletes later.)
       for (int ahead = 1; ahead <= PREFETCH_CHUNKS && index <= Integer.MAX_VALUE - ahead; ahead++) {
         prefetchRef(n, index + ahead);
       }

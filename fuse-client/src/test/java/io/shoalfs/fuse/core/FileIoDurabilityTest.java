@@ -165,6 +165,38 @@ class FileIoDurabilityTest {
     }
   }
 
+  /**
+   * Chunks are asked ahead only for a writer that filled one: a small file gets exactly its one chunk (asking
+   * ahead for every file written from offset 0 put two placements per file in the log), a streaming writer gets
+   * the next ones before it needs them.
+   */
+  @Test
+  void smallFilesGetOneChunkAndStreamsAskAhead() throws Exception {
+    try (TestCluster cluster = TestCluster.start();
+        Client c = new Client(cluster, FsConfig.DEFAULTS.withDirtyAge(Duration.ZERO))) {
+      for (int i = 0; i < 3; i++) {
+        long ino = create(cluster, "small-" + i);
+        long fh = c.open(ino);
+        c.write(fh, 0, ("small file " + i).getBytes());
+        c.io.release(fh);
+        assertEquals(1, cluster.client().getChunks(ino, 0, 0).size(), "a small file has one chunk");
+      }
+      long ino = create(cluster, "stream");
+      long fh = c.open(ino);
+      byte[] chunk = new byte[Layout.CHUNK_SIZE];
+      c.write(fh, 0, chunk);
+      c.io.flush(fh);
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+      while (cluster.client().getChunks(ino, 0, 0).size() < 1 + FileIo.PREFETCH_CHUNKS
+          && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertEquals(1 + FileIo.PREFETCH_CHUNKS, cluster.client().getChunks(ino, 0, 0).size(),
+          "a writer that filled a chunk gets the next ones asked ahead");
+      c.io.release(fh);
+    }
+  }
+
   /** A file kept open and growing shows its data to another client within about the dirty age. */
   @Test
   void theFlusherBoundsTheDirtyAge() throws Exception {

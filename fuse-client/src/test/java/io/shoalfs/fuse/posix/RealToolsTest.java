@@ -75,13 +75,21 @@ class RealToolsTest {
     return sh(dir, LISTING).output();
   }
 
+  /**
+   * `cp -a` of a part of /usr/share/doc (every package directory that holds a symlink, and the first 120 by name:
+   * about 1,500 entries here) comes out identical. The whole tree (5,300 entries, several metadata writes each)
+   * took 100-180 s of the 180 s step in CI; `shoal bench` copies all of it with the same exactness check.
+   */
   @Test
   void cpArchiveOfUsrShareDocIsIdentical() throws Exception {
-    Path src = Path.of("/usr/share/doc");
+    Path src = Files.createDirectories(local.resolve("doc-part"));
+    sh(Path.of("/usr/share/doc"), "{ find . -type l | cut -d/ -f2; ls | head -120; } | sort -u"
+        + " | xargs cp -a --parents -t " + src);
     Path dst = Files.createDirectories(a.resolve("cp"));
     long t0 = System.nanoTime();
     sh(dst, "cp -a " + src + " doc");
-    System.out.printf("RealToolsTest: cp -a /usr/share/doc took %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+    System.out.printf("RealToolsTest: cp -a of %s entries of /usr/share/doc took %d ms%n",
+        sh(src, "find . | wc -l").output().strip(), (System.nanoTime() - t0) / 1_000_000);
     sh(dst, "diff -r --no-dereference " + src + " doc");
     assertEquals(sh(src, "find . -type l -printf '%P -> %l\\n' | sort").output(),
         sh(dst.resolve("doc"), "find . -type l -printf '%P -> %l\\n' | sort").output(), "symlinks");
