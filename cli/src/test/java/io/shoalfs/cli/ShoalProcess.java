@@ -35,8 +35,14 @@ final class ShoalProcess implements AutoCloseable {
   }
 
   static ShoalProcess start(Path workDir, Map<String, String> env, String... args) throws IOException {
+    return startProgram(projectRoot().resolve("bin/shoal"), workDir, env, args);
+  }
+
+  /** Runs {@code program} (a {@code bin/shoal} somewhere else, such as an image's layout) with {@code args}. */
+  static ShoalProcess startProgram(Path program, Path workDir, Map<String, String> env, String... args)
+      throws IOException {
     List<String> cmd = new ArrayList<>();
-    cmd.add(projectRoot().resolve("bin/shoal").toString());
+    cmd.add(program.toString());
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile());
     pb.environment().putAll(env);
