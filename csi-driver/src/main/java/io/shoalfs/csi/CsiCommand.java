@@ -1,5 +1,6 @@
 package io.shoalfs.csi;
 
+import io.shoalfs.common.Sizes;
 import io.shoalfs.common.cli.Signals;
 import io.shoalfs.common.cli.UserError;
 import io.shoalfs.csi.core.MountProcesses;
@@ -39,6 +40,10 @@ public final class CsiCommand implements Callable<Integer> {
       description = "How long a new FUSE mount may take to serve before staging fails (default: ${DEFAULT-VALUE}).")
   int mountTimeoutSeconds;
 
+  @Option(names = "--ephemeral-size", paramLabel = "SIZE", defaultValue = "1Gi",
+      description = "Byte quota of an inline ephemeral volume whose attributes give no size (default: ${DEFAULT-VALUE}).")
+  String ephemeralSize;
+
   @Override
   public Integer call() throws Exception {
     if (!controller && !node) {
@@ -54,8 +59,17 @@ public final class CsiCommand implements Callable<Integer> {
     if (mountTimeoutSeconds < 1) {
       throw new UserError("--mount-timeout must be at least 1 second");
     }
+    long defaultEphemeral;
+    try {
+      defaultEphemeral = Sizes.parse(ephemeralSize);
+    } catch (IllegalArgumentException e) {
+      throw new UserError("--ephemeral-size: " + e.getMessage());
+    }
+    if (defaultEphemeral <= 0) {
+      throw new UserError("--ephemeral-size must be positive");
+    }
     CsiDriver driver = CsiDriver.start(new CsiDriver.Config(socket, nodeId, meta, controller, node, stateDir,
-        Duration.ofSeconds(mountTimeoutSeconds), MountProcesses.currentJava()));
+        Duration.ofSeconds(mountTimeoutSeconds), MountProcesses.currentJava(), defaultEphemeral));
     // SIGTERM: stop serving and remove the socket, but leave the FUSE mounts running (decision 8): pods keep
     // their volumes while the plugin restarts or upgrades.
     CountDownLatch stop = new CountDownLatch(1);

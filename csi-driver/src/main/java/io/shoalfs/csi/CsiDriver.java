@@ -2,6 +2,7 @@ package io.shoalfs.csi;
 
 import io.grpc.BindableService;
 import io.shoalfs.client.MetaClient;
+import io.shoalfs.csi.core.EphemeralVolumes;
 import io.shoalfs.csi.core.Feature;
 import io.shoalfs.csi.core.MetaProbe;
 import io.shoalfs.csi.core.MetaVolumeBackend;
@@ -43,9 +44,17 @@ public final class CsiDriver implements AutoCloseable {
    * @param stateDir where the node keeps its mount records and mount logs
    * @param mountTimeout how long a new FUSE mount may take to serve
    * @param mountJava java binary, flags and class path for mount processes
+   * @param ephemeralSize the byte quota of an inline ephemeral volume whose attributes give no {@code size}
    */
   public record Config(Path socket, String nodeId, String metaAddrs, boolean controller, boolean node,
-      Path stateDir, Duration mountTimeout, List<String> mountJava) {}
+      Path stateDir, Duration mountTimeout, List<String> mountJava, long ephemeralSize) {
+    /** With the default size of inline ephemeral volumes. */
+    public Config(Path socket, String nodeId, String metaAddrs, boolean controller, boolean node, Path stateDir,
+        Duration mountTimeout, List<String> mountJava) {
+      this(socket, nodeId, metaAddrs, controller, node, stateDir, mountTimeout, mountJava,
+          Volumes.DEFAULT_CAPACITY);
+    }
+  }
 
   private final MetaClient meta;
   private final MetaProbe probe;
@@ -78,7 +87,10 @@ public final class CsiDriver implements AutoCloseable {
       MountProcesses processes = new MountProcesses(cfg.mountJava(), cfg.metaAddrs());
       NodeVolumes nodeVolumes = new NodeVolumes(volumes, new Mounter(), processes, new MountRecords(cfg.stateDir()),
           cfg.mountTimeout(), new MountStats(MountStats.DEFAULT_TIMEOUT));
-      services.add(new NodeService(cfg.nodeId(), nodeVolumes, locks, features));
+      EphemeralVolumes ephemeral = new EphemeralVolumes(nodeVolumes, volumes, cfg.stateDir(), cfg.ephemeralSize());
+      services.add(new NodeService(cfg.nodeId(), nodeVolumes, ephemeral, locks, features));
+      // Publishes a killed plugin left half-done: torn down in the background (kubelet retries them).
+      Thread.ofPlatform().daemon().name("csi-ephemeral-recovery").start(() -> ephemeral.recoverUntilDone(locks));
     }
     try {
       return new CsiDriver(meta, probe, CsiServer.start(cfg.socket(), services));

@@ -177,7 +177,7 @@ class ChartTest {
   void csiDriverAndStorageClassAgree() {
     CSIDriver driver = defaults.one(CSIDriver.class, DRIVER);
     assertFalse(driver.getSpec().getAttachRequired());
-    assertFalse(driver.getSpec().getPodInfoOnMount());
+    assertTrue(driver.getSpec().getPodInfoOnMount());
     assertEquals(List.of("Persistent", "Ephemeral"), driver.getSpec().getVolumeLifecycleModes());
     assertEquals("File", driver.getSpec().getFsGroupPolicy());
 
@@ -269,12 +269,31 @@ class ChartTest {
 
   @Test
   void controllerSidecarsFollowTheirSwitches() {
-    assertEquals(List.of("csi-controller", "csi-provisioner", "liveness-probe"), controllerContainers(defaults));
-    RenderedChart all = RenderedChart.render(Map.of("csi.controller.snapshotter.enabled", true, "csi.controller.resizer.enabled", true));
-    assertEquals(List.of("csi-controller", "csi-provisioner", "csi-snapshotter", "csi-resizer", "liveness-probe"), controllerContainers(all));
-    assertTrue(all.yaml.contains("volumesnapshotcontents/status"), "snapshotter RBAC missing");
-    assertTrue(all.yaml.contains("persistentvolumeclaims/status"), "resizer RBAC missing");
-    assertFalse(defaults.yaml.contains("volumesnapshotcontents/status"), "snapshotter RBAC without the snapshotter");
+    assertEquals(List.of("csi-controller", "csi-provisioner", "csi-snapshotter", "csi-resizer", "liveness-probe"),
+        controllerContainers(defaults));
+    assertTrue(defaults.yaml.contains("volumesnapshotcontents/status"), "snapshotter RBAC missing");
+    assertTrue(defaults.yaml.contains("persistentvolumeclaims/status"), "resizer RBAC missing");
+    RenderedChart none = RenderedChart.render(Map.of("csi.controller.snapshotter.enabled", false,
+        "csi.controller.resizer.enabled", false));
+    assertEquals(List.of("csi-controller", "csi-provisioner", "liveness-probe"), controllerContainers(none));
+    assertFalse(none.yaml.contains("volumesnapshotcontents/status"), "snapshotter RBAC without the snapshotter");
+    assertFalse(none.yaml.contains("persistentvolumeclaims/status"), "resizer RBAC without the resizer");
+  }
+
+  @Test
+  void nodePluginKeepsItsStateOnTheHostAndSizesEphemeralVolumes() {
+    DaemonSet node = defaults.one(DaemonSet.class, "shoal-csi-node");
+    Container plugin = node.getSpec().getTemplate().getSpec().getContainers().get(0);
+    List<String> args = plugin.getArgs();
+    String stateDir = args.get(args.indexOf("--state-dir") + 1);
+    String pluginDirMount = plugin.getVolumeMounts().stream().filter(m -> m.getName().equals("plugin-dir"))
+        .findFirst().orElseThrow().getMountPath();
+    assertTrue(stateDir.startsWith(pluginDirMount + "/"), "state dir " + stateDir + " on the host's plugin dir");
+    assertEquals("1Gi", args.get(args.indexOf("--ephemeral-size") + 1));
+    RenderedChart custom = RenderedChart.render(Map.of("csi.ephemeral.defaultSize", "5Gi"));
+    List<String> customArgs = custom.one(DaemonSet.class, "shoal-csi-node").getSpec().getTemplate().getSpec()
+        .getContainers().get(0).getArgs();
+    assertEquals("5Gi", customArgs.get(customArgs.indexOf("--ephemeral-size") + 1));
   }
 
   @Test

@@ -1,17 +1,9 @@
 package io.shoalfs.csi.core;
 
 import java.io.IOException;
-import java.io.Reader;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
@@ -45,11 +37,8 @@ public final class MountRecords {
     if (!Files.exists(f)) {
       return Optional.empty();
     }
-    Properties p = new Properties();
-    try (Reader r = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
-      p.load(r);
-      return Optional.of(new Record(p.getProperty("volume_id"), Path.of(p.getProperty("staging_path")),
-          Long.parseLong(p.getProperty("pid")), Long.parseLong(p.getProperty("start_millis"))));
+    try {
+      return Optional.of(parse(StateFiles.read(f)));
     } catch (IOException | RuntimeException e) {
       throw new CsiError.Internal("unreadable mount record " + f + ": " + e.getMessage(), e);
     }
@@ -57,14 +46,14 @@ public final class MountRecords {
 
   /** Every record, in no particular order; unreadable ones are skipped (they name no usable mount). */
   public List<Record> list() throws CsiError.Internal {
-    if (!Files.isDirectory(dir)) {
-      return List.of();
-    }
     List<Record> out = new ArrayList<>();
-    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.properties")) {
-      for (Path f : files) {
-        Optional<Record> r = read(f);
-        r.ifPresent(out::add);
+    try {
+      for (Path f : StateFiles.list(dir)) {
+        try {
+          out.add(parse(StateFiles.read(f)));
+        } catch (IOException | RuntimeException e) {
+          // unreadable: names no usable mount
+        }
       }
     } catch (IOException e) {
       throw new CsiError.Internal("cannot list mount records in " + dir + ": " + e.getMessage(), e);
@@ -72,15 +61,9 @@ public final class MountRecords {
     return out;
   }
 
-  private static Optional<Record> read(Path f) {
-    Properties p = new Properties();
-    try (Reader r = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
-      p.load(r);
-      return Optional.of(new Record(p.getProperty("volume_id"), Path.of(p.getProperty("staging_path")),
-          Long.parseLong(p.getProperty("pid")), Long.parseLong(p.getProperty("start_millis"))));
-    } catch (IOException | RuntimeException e) {
-      return Optional.empty();
-    }
+  private static Record parse(Properties p) {
+    return new Record(p.getProperty("volume_id"), Path.of(p.getProperty("staging_path")),
+        Long.parseLong(p.getProperty("pid")), Long.parseLong(p.getProperty("start_millis")));
   }
 
   public void save(Record rec) throws CsiError.Internal {
@@ -91,12 +74,7 @@ public final class MountRecords {
     p.setProperty("start_millis", Long.toString(rec.startMillis()));
     Path f = file(rec.stagingPath());
     try {
-      Files.createDirectories(dir);
-      Path tmp = Files.createTempFile(dir, "record", ".tmp");
-      try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-        p.store(w, "Shoal CSI mount of " + rec.volumeId());
-      }
-      Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      StateFiles.write(f, p, "Shoal CSI mount of " + rec.volumeId());
     } catch (IOException e) {
       throw new CsiError.Internal("cannot write mount record " + f + ": " + e.getMessage(), e);
     }
@@ -125,14 +103,7 @@ public final class MountRecords {
     return dir.resolve(key(stagingPath) + ".properties");
   }
 
-  /** Staging paths are long and full of slashes; a hash makes a safe, fixed-length file name. */
   private static String key(Path stagingPath) {
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256")
-          .digest(stagingPath.toString().getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(d, 0, 16);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is part of every JDK", e);
-    }
+    return StateFiles.key(stagingPath.toString());
   }
 }

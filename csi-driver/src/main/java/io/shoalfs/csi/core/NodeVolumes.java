@@ -256,7 +256,10 @@ public final class NodeVolumes {
       }
     }
     try {
-      Files.deleteIfExists(target);
+      // exists() is false where the path cannot be (a parent that is a file): nothing there to remove.
+      if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        Files.deleteIfExists(target);
+      }
     } catch (DirectoryNotEmptyException e) {
       throw new CsiError.Internal(target + " is not empty after unmount; leaving it for inspection", e);
     } catch (IOException e) {

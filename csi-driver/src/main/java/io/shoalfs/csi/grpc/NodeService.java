@@ -2,6 +2,7 @@ package io.shoalfs.csi.grpc;
 
 import io.grpc.stub.StreamObserver;
 import io.shoalfs.csi.core.CsiError;
+import io.shoalfs.csi.core.EphemeralVolumes;
 import io.shoalfs.csi.core.Feature;
 import io.shoalfs.csi.core.MountStats;
 import io.shoalfs.csi.core.NodeVolumes;
@@ -35,12 +36,15 @@ import java.util.Set;
 public final class NodeService extends NodeGrpc.NodeImplBase {
   private final String nodeId;
   private final NodeVolumes volumes;
+  private final EphemeralVolumes ephemeral;
   private final VolumeLocks locks;
   private final Set<Feature> features;
 
-  public NodeService(String nodeId, NodeVolumes volumes, VolumeLocks locks, Set<Feature> features) {
+  public NodeService(String nodeId, NodeVolumes volumes, EphemeralVolumes ephemeral, VolumeLocks locks,
+      Set<Feature> features) {
     this.nodeId = nodeId;
     this.volumes = volumes;
+    this.ephemeral = ephemeral;
     this.locks = locks;
     this.features = Set.copyOf(features);
   }
@@ -77,13 +81,21 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
   public void nodePublishVolume(NodePublishVolumeRequest req, StreamObserver<NodePublishVolumeResponse> out) {
     Rpc.unary(out, () -> {
       String id = Checks.required(req.getVolumeId(), "volume_id");
-      // We advertise STAGE_UNSTAGE_VOLUME, so the CO must say where it staged the volume.
-      Path staging = Checks.absolutePath(req.getStagingTargetPath(), "staging_target_path");
       Path target = Checks.absolutePath(req.getTargetPath(), "target_path");
       if (!req.hasVolumeCapability()) {
         throw new CsiError.InvalidArgument("volume_capability is required");
       }
       Checks.capability(req.getVolumeCapability());
+      if (EphemeralVolumes.isEphemeral(req.getVolumeContextMap())) {
+        // Inline ephemeral: kubelet never stages it; the plugin makes, mounts and binds the pod's volume.
+        ephemeral.sizeFrom(req.getVolumeContextMap());
+        try (var lock = locks.acquire(id)) {
+          ephemeral.publish(id, target, req.getReadonly(), req.getVolumeContextMap());
+          return NodePublishVolumeResponse.getDefaultInstance();
+        }
+      }
+      // We advertise STAGE_UNSTAGE_VOLUME, so the CO must say where it staged the volume.
+      Path staging = Checks.absolutePath(req.getStagingTargetPath(), "staging_target_path");
       try (var lock = locks.acquire(id)) {
         volumes.publish(id, staging, target, req.getReadonly());
         return NodePublishVolumeResponse.getDefaultInstance();
@@ -97,7 +109,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
       String id = Checks.required(req.getVolumeId(), "volume_id");
       Path target = Checks.absolutePath(req.getTargetPath(), "target_path");
       try (var lock = locks.acquire(id)) {
-        volumes.unpublish(id, target);
+        ephemeral.unpublish(id, target); // an ephemeral volume is deleted too; any other is only unbound
         return NodeUnpublishVolumeResponse.getDefaultInstance();
       }
     });
@@ -116,7 +128,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
       if (!req.getStagingTargetPath().isEmpty()) {
         Checks.absolutePath(req.getStagingTargetPath(), "staging_target_path");
       }
-      NodeVolumes.Stats st = volumes.stats(id, path);
+      NodeVolumes.Stats st = volumes.stats(ephemeral.shoalVolumeId(id).orElse(id), path);
       NodeGetVolumeStatsResponse.Builder b = NodeGetVolumeStatsResponse.newBuilder().setVolumeCondition(
           VolumeCondition.newBuilder().setAbnormal(st.abnormal()).setMessage(st.message()));
       if (st.usage().isPresent()) {
@@ -143,7 +155,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
         Checks.capability(req.getVolumeCapability());
       }
       try (var lock = locks.acquire(id)) {
-        long capacity = volumes.expand(id, path, req.getCapacityRange().getRequiredBytes(),
+        long capacity = volumes.expand(ephemeral.shoalVolumeId(id).orElse(id), path, req.getCapacityRange().getRequiredBytes(),
             req.getCapacityRange().getLimitBytes());
         return NodeExpandVolumeResponse.newBuilder().setCapacityBytes(capacity).build();
       }
