@@ -124,6 +124,7 @@ public final class MetaClient implements AutoCloseable {
    */
   public MetaReply callRaw(MetaRequest request) throws MetaException {
     MetaRequest.OpCase op = request.getOpCase();
+    long start = System.nanoTime();
     long session = sessionFor(op);
     MetaReply reply = callOnce(request, session);
     if (session != 0 && reply.getCode() == Code.ESTALE && reply.getMessage().startsWith("no session " + session + " ")
@@ -133,7 +134,20 @@ public final class MetaClient implements AutoCloseable {
         reply = callOnce(request, next);
       }
     }
+    io.shoalfs.common.metrics.MeterGroup m = metrics;
+    if (m != null) {
+      m.requests("shoal.client.meta.requests", "metadata calls of this client by operation, retries included",
+          op.name().toLowerCase(java.util.Locale.ROOT)).record(System.nanoTime() - start,
+          java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
     return reply;
+  }
+
+  private volatile io.shoalfs.common.metrics.MeterGroup metrics;
+
+  /** Times every call per operation in {@code shoal_client_meta_requests_seconds{op}} (a mount's view). */
+  public void timedBy(io.shoalfs.common.metrics.MeterGroup m) {
+    metrics = m;
   }
 
   private MetaReply callOnce(MetaRequest request, long session) throws MetaException {

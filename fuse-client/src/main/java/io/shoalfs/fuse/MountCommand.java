@@ -2,6 +2,8 @@ package io.shoalfs.fuse;
 
 import io.shoalfs.common.cli.Signals;
 import io.shoalfs.common.cli.UserError;
+import io.shoalfs.common.metrics.MetricsServer;
+import io.shoalfs.common.net.HostPort;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -38,6 +40,10 @@ public final class MountCommand implements Callable<Integer> {
           + "negative_timeout=S (0.5).")
   List<String> options = new ArrayList<>();
 
+  @Option(names = "--metrics-listen", paramLabel = "HOST:PORT",
+      description = "Serve Prometheus metrics on http://HOST:PORT/metrics and health on /healthz (default: off).")
+  String metricsListen;
+
   @Parameters(index = "0", paramLabel = "MOUNTPOINT", description = "An existing empty directory.")
   Path mountPoint;
 
@@ -52,6 +58,12 @@ public final class MountCommand implements Callable<Integer> {
   }
 
   private int serve(CountDownLatch stop) throws InterruptedException {
+    HostPort metricsAddr;
+    try {
+      metricsAddr = metricsListen == null ? null : HostPort.parse(metricsListen);
+    } catch (IllegalArgumentException e) {
+      throw new UserError("--metrics-listen: " + e.getMessage());
+    }
     ShoalMount mount;
     try {
       mount = ShoalMount.mount(meta, subvolume, mountPoint, options);
@@ -63,7 +75,15 @@ public final class MountCommand implements Callable<Integer> {
     // Safety net for a JVM exit that does not come through our signal handlers.
     Thread hook = new Thread(mount::close, "shoal-mount-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
+    MetricsServer http = null;
     try {
+      if (metricsAddr != null) {
+        try {
+          http = MetricsServer.start(metricsAddr, mount::health);
+        } catch (IOException e) {
+          throw new UserError("--metrics-listen " + metricsAddr + ": " + e.getMessage(), 1);
+        }
+      }
       if (stop.getCount() > 0) {
         System.out.println("ready: " + mountPoint.toAbsolutePath().normalize());
         System.out.flush();
@@ -76,6 +96,9 @@ public final class MountCommand implements Callable<Integer> {
       }
       LOG.info("stopping: unmounting {}", mount.mountPoint());
     } finally {
+      if (http != null) {
+        http.close();
+      }
       mount.close();
       try {
         Runtime.getRuntime().removeShutdownHook(hook);

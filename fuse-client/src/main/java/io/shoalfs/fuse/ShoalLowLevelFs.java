@@ -485,9 +485,16 @@ final class ShoalLowLevelFs implements LowLevelFs {
 
   @Override
   public int read(Request req, long ino, long fh, long offset, int size, ByteBuffer dst) throws FuseError {
+    long start = System.nanoTime();
     try {
       ByteSink sink = (dstOffset, src, srcOffset, length) -> dst.put((int) dstOffset, src, srcOffset, length);
-      return files.read(fh, offset, size, sink);
+      int n = files.read(fh, offset, size, sink);
+      Meters m = meters;
+      if (m != null) {
+        m.readBytes.increment(n);
+        m.reads.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+      }
+      return n;
     } catch (MetaException | FsException | IOException e) {
       throw error(e);
     }
@@ -496,12 +503,38 @@ final class ShoalLowLevelFs implements LowLevelFs {
   @Override
   public int write(Request req, long ino, long fh, long offset, ByteBuffer data, int flags) throws FuseError {
     int pos = data.position();
+    long start = System.nanoTime();
     try {
       ByteSource src = (srcOffset, dst, dstOffset, length) -> data.get(pos + (int) srcOffset, dst, dstOffset, length);
-      return files.write(fh, offset, data.remaining(), src);
+      int n = files.write(fh, offset, data.remaining(), src);
+      Meters m = meters;
+      if (m != null) {
+        m.writtenBytes.increment(n);
+        m.writes.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+      }
+      return n;
     } catch (MetaException | FsException | IOException e) {
       throw error(e);
     }
+  }
+
+  /** The data path's meters: bytes and latency of the kernel's read and write requests. */
+  private record Meters(io.micrometer.core.instrument.Counter readBytes,
+      io.micrometer.core.instrument.Counter writtenBytes, io.micrometer.core.instrument.Timer reads,
+      io.micrometer.core.instrument.Timer writes) {}
+
+  private volatile Meters meters;
+
+  /**
+   * Counts the bytes of read and write requests ({@code shoal_fuse_read_bytes_total}, {@code _written_}) and
+   * times them ({@code shoal_fuse_requests_seconds{op=read|write}}: write-back makes a write's time the copy
+   * into the buffer unless the buffer is full).
+   */
+  public void measuredBy(io.shoalfs.common.metrics.MeterGroup g) {
+    String what = "FUSE read and write requests, arrival to reply";
+    meters = new Meters(g.bytes("shoal.fuse.read", "bytes read through the mount"),
+        g.bytes("shoal.fuse.written", "bytes written through the mount"),
+        g.requests("shoal.fuse.requests", what, "read"), g.requests("shoal.fuse.requests", what, "write"));
   }
 
   @Override

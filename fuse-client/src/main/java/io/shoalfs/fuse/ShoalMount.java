@@ -1,6 +1,7 @@
 package io.shoalfs.fuse;
 
 import io.shoalfs.client.MetaClient;
+import io.shoalfs.common.metrics.MeterGroup;
 import io.shoalfs.client.MetaException;
 import io.shoalfs.client.SessionClient;
 import io.shoalfs.client.StorageClient;
@@ -64,6 +65,7 @@ public final class ShoalMount implements AutoCloseable {
   private final SessionClient session;
   private final FuseSession fuse;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private MeterGroup metrics;
 
   private ShoalMount(Path mountPoint, long rootIno, MetaClient meta, StorageClient storage, ShoalLowLevelFs fs,
       SessionClient session, FuseSession fuse) {
@@ -124,6 +126,9 @@ public final class ShoalMount implements AutoCloseable {
         SessionClient s = sessionRef.get();
         return s == null ? 0 : s.sessionId();
       });
+      MeterGroup metrics = new MeterGroup("mount", mp.toString());
+      meta.timedBy(metrics);
+      fs.measuredBy(metrics);
       fs.setNoatime(options.stream().anyMatch(o -> java.util.Arrays.asList(o.split(",")).contains("noatime")));
       session = SessionClient.open(meta, clientName(mp), root, fs.coherence());
       sessionRef.set(session);
@@ -139,6 +144,7 @@ public final class ShoalMount implements AutoCloseable {
       }
       fs.attach(fuse.notifier());
       ShoalMount m = new ShoalMount(mp, root, meta, storage, fs, session, fuse);
+      m.metrics = metrics;
       try {
         m.checkRoot();
       } catch (IOException | RuntimeException e) {
@@ -260,7 +266,14 @@ public final class ShoalMount implements AutoCloseable {
       // After the loop: no request can reach the filesystem any more, so these writes are the last.
       fs.fileIo().close();
       closeQuietly(session, meta, storage);
+      metrics.close();
     }
+  }
+
+  /** What {@code /healthz} answers: healthy while the FUSE session serves. */
+  public io.shoalfs.common.metrics.MetricsServer.Health health() {
+    return isServing() ? io.shoalfs.common.metrics.MetricsServer.Health.ok("serving " + mountPoint)
+        : io.shoalfs.common.metrics.MetricsServer.Health.failing(mountPoint + " is not served any more");
   }
 
   private static void closeQuietly(SessionClient session, MetaClient meta, StorageClient storage) {

@@ -2,6 +2,7 @@ package io.shoalfs.meta;
 
 import io.shoalfs.common.cli.Signals;
 import io.shoalfs.common.cli.UserError;
+import io.shoalfs.common.metrics.MetricsServer;
 import io.shoalfs.common.net.HostPort;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -45,6 +46,10 @@ public final class MetaCommand implements Callable<Integer> {
           + "another daemon (default: ${DEFAULT-VALUE})")
   String deadAfter;
 
+  @Option(names = "--metrics-listen", paramLabel = "HOST:PORT",
+      description = "serve Prometheus metrics on http://HOST:PORT/metrics and health on /healthz (default: off)")
+  String metricsListen;
+
   private final PrintStream stdout;
 
   public MetaCommand() {
@@ -65,11 +70,13 @@ public final class MetaCommand implements Callable<Integer> {
       throw new UserError("--replication must be 1, 2 or 3, got " + replication);
     }
     java.time.Duration dead = duration("--daemon-dead-after", deadAfter);
+    HostPort metricsAddr = metricsListen == null ? null : address("--metrics-listen", metricsListen);
     MetaServer server = MetaServer.start(new MetaServer.Config(id, peerMap, dir));
     server.setDefaultReplication(replication);
     server.setDaemonDeadAfter(dead);
     CountDownLatch stop = new CountDownLatch(1);
-    try (AutoCloseable restore = Signals.onTerminate(stop::countDown)) {
+    try (AutoCloseable restore = Signals.onTerminate(stop::countDown);
+        AutoCloseable http = metricsAddr == null ? null : MetricsServer.start(metricsAddr, server::health)) {
       // Safety net for exits that do not come through the signal handlers.
       Thread hook = new Thread(server::close, "meta-shutdown");
       Runtime.getRuntime().addShutdownHook(hook);
@@ -91,6 +98,14 @@ public final class MetaCommand implements Callable<Integer> {
         // the hook runs anyway; close() is idempotent
       }
       return crashed ? 1 : 0;
+    }
+  }
+
+  static HostPort address(String flag, String text) {
+    try {
+      return HostPort.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new UserError(flag + ": " + e.getMessage());
     }
   }
 

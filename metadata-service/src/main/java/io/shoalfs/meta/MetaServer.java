@@ -157,6 +157,7 @@ public final class MetaServer implements AutoCloseable {
   private final SessionReaper reaper;
   private ChunkCollector collector;
   private io.shoalfs.meta.raft.GroupFormer former;
+  private MetaMetrics metrics;
   private boolean closed;
 
   private MetaServer(Config config, RaftServer raft, Server grpc, MetaStateMachine stateMachine,
@@ -194,10 +195,13 @@ public final class MetaServer implements AutoCloseable {
     MetaSubmitter submitter = null;
     WatchService watch = new WatchService(raft, GROUP_ID, cfg.peers(), sm);
     SessionReaper reaper = null;
+    MetaMetrics metrics = null;
     try {
       raft.start();
+      metrics = new MetaMetrics(cfg.id(), raft, GROUP_ID, sm);
       submitter = new MetaSubmitter(raft, GROUP_ID, sm, cfg.peers(), tuning.callTimeout(), tuning.groupCommit());
-      grpc = GrpcServers.startTcp(clientAddr, List.of(new MetaGrpcService(submitter).serveWatch(watch)),
+      grpc = GrpcServers.startTcp(clientAddr, List.of(new MetaGrpcService(submitter).serveWatch(watch)
+          .timedBy(metrics.group)),
           tuning.grpc());
       HistoryPurger purger = new HistoryPurger(raft, GROUP_ID, sm, submitter); // snapshot history, leader only
       reaper = SessionReaper.start(raft, GROUP_ID, sm, submitter, () -> {
@@ -206,6 +210,9 @@ public final class MetaServer implements AutoCloseable {
       });
     } catch (IOException | RuntimeException e) {
       GrpcServers.stop(grpc, 1000);
+      if (metrics != null) {
+        metrics.close();
+      }
       if (reaper != null) {
         reaper.close();
       }
@@ -217,6 +224,7 @@ public final class MetaServer implements AutoCloseable {
     }
     LOG.info("meta {}: serving raft={} client={} dir={}", cfg.id(), raftAddr, clientAddr, cfg.dir());
     MetaServer server = new MetaServer(cfg, raft, grpc, sm, submitter, watch, reaper);
+    server.metrics = metrics;
     // Garbage collection of chunk data, on the leader (like session expiry).
     server.former = io.shoalfs.meta.raft.GroupFormer.start(raft, GROUP_ID, sm, submitter);
     server.collector = ChunkCollector.start(raft, GROUP_ID, sm, submitter,
@@ -287,6 +295,20 @@ public final class MetaServer implements AutoCloseable {
     }
   }
 
+  /**
+   * What {@code /healthz} answers: healthy while the Raft server runs and knows a leader (a replica that is
+   * alone without a quorum is running but cannot serve: not healthy, so a probe does not route clients to it).
+   */
+  public io.shoalfs.common.metrics.MetricsServer.Health health() {
+    if (!isRunning()) {
+      return io.shoalfs.common.metrics.MetricsServer.Health.failing("meta " + id() + ": the Raft server stopped");
+    }
+    Optional<String> leader = leaderId();
+    return leader.map(l -> io.shoalfs.common.metrics.MetricsServer.Health.ok("meta " + id() + ": leader " + l
+        + ", applied " + lastAppliedIndex())).orElseGet(() -> io.shoalfs.common.metrics.MetricsServer.Health
+            .failing("meta " + id() + ": no leader known (no quorum yet?)"));
+  }
+
   /** The leader this replica knows of, if any. */
   public Optional<String> leaderId() {
     try {
@@ -352,6 +374,7 @@ public final class MetaServer implements AutoCloseable {
     }
     closed = true;
     GrpcServers.stop(grpc, 2000);
+    metrics.close();
     collector.close();
     former.close();
     reaper.close();

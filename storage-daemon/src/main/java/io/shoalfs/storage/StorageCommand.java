@@ -3,6 +3,7 @@ package io.shoalfs.storage;
 import io.shoalfs.common.Sizes;
 import io.shoalfs.common.cli.Signals;
 import io.shoalfs.common.cli.UserError;
+import io.shoalfs.common.metrics.MetricsServer;
 import io.shoalfs.common.net.HostPort;
 import io.shoalfs.common.net.MetaAddresses;
 import java.io.IOException;
@@ -49,8 +50,14 @@ public final class StorageCommand implements Callable<Integer> {
       description = "Bytes of chunk data to accept (e.g. 100Gi). Default: the free space of DIR's filesystem now.")
   String capacity;
 
+  @Option(names = "--metrics-listen", paramLabel = "HOST:PORT",
+      description = "Serve Prometheus metrics on http://HOST:PORT/metrics and health on /healthz. Default: off.")
+  String metricsListen;
+
   @Override
   public Integer call() throws Exception {
+    HostPort metricsAddr =
+        metricsListen == null ? null : parse("--metrics-listen", () -> HostPort.parse(metricsListen));
     HostPort address = parse("--listen", () -> HostPort.parse(listen));
     if (address.host().equals("0.0.0.0") || address.host().equals("::")) {
       throw new UserError("--listen: " + address + " is registered for clients to dial; give a reachable host");
@@ -76,7 +83,15 @@ public final class StorageCommand implements Callable<Integer> {
     // Covers exits that are not SIGTERM/SIGINT (System.exit elsewhere, SIGHUP); close() is idempotent.
     Thread hook = new Thread(server::close, "storage-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
+    MetricsServer http = null;
     try {
+      if (metricsAddr != null) {
+        try {
+          http = MetricsServer.start(metricsAddr, server::health);
+        } catch (IOException e) {
+          throw new UserError("--metrics-listen " + metricsAddr + ": " + e.getMessage(), 1);
+        }
+      }
       while (stop.getCount() > 0) {
         if (server.refusal() != null) {
           throw new UserError("storage daemon " + id + ": " + server.refusal(), 1);
@@ -91,6 +106,9 @@ public final class StorageCommand implements Callable<Integer> {
       // The daemon's lifetime: ends only with a signal.
       stop.await();
     } finally {
+      if (http != null) {
+        http.close();
+      }
       server.close();
     }
     return 0;

@@ -4,6 +4,9 @@ import io.grpc.Server;
 import io.shoalfs.client.MetaClient;
 import io.shoalfs.common.ChunkTokens;
 import io.shoalfs.common.Sizes;
+import io.shoalfs.common.metrics.GrpcTiming;
+import io.shoalfs.common.metrics.MeterGroup;
+import io.shoalfs.common.metrics.MetricsServer;
 import io.shoalfs.common.net.GrpcServers;
 import io.shoalfs.common.net.HostPort;
 import io.shoalfs.common.net.MetaAddresses;
@@ -87,6 +90,7 @@ public final class StorageServer implements AutoCloseable {
   private final StorageGroups groups;
 
   private final WriteAuthority authority;
+  private MeterGroup metrics;
 
   private StorageServer(Config cfg, ChunkStore store, Server grpc, String diskId, StorageGroups groups,
       WriteAuthority authority) {
@@ -116,14 +120,21 @@ public final class StorageServer implements AutoCloseable {
     WriteAuthority authority = new WriteAuthority(storedWriteKey(cfg.dir()));
     ChunkStore store = ChunkStore.open(cfg.dir().resolve("db"), cfg.capacityBytes());
     StorageGroups groups = null;
+    MeterGroup metrics = null;
     Server grpc;
     try {
       if (cfg.raftListen() != null) {
         groups = StorageGroups.start(cfg.id(), cfg.dir().resolve("raft"), cfg.raftListen(), store);
         groups.startScrub(SCRUB_PERIOD);
       }
-      grpc = GrpcServers.startTcp(cfg.listen(), List.of(new StorageGrpcService(cfg.id(), store, groups, authority)));
+      metrics = metrics(cfg.id(), store, groups);
+      StorageGrpcService service = new StorageGrpcService(cfg.id(), store, groups, authority).countedBy(metrics);
+      grpc = GrpcServers.startTcp(cfg.listen(), List.of(service),
+          new GrpcTiming(metrics, "shoal.storage.requests", "storage API calls by method, arrival to reply"));
     } catch (IOException | RuntimeException e) {
+      if (metrics != null) {
+        metrics.close();
+      }
       if (groups != null) {
         groups.close();
       }
@@ -133,6 +144,7 @@ public final class StorageServer implements AutoCloseable {
     LOG.info("storage {} listening on {} (capacity {}, used {}, data in {})", cfg.id(), cfg.listen(),
         Sizes.format(store.capacityBytes()), Sizes.format(store.usedBytes()), cfg.dir());
     StorageServer server = new StorageServer(cfg, store, grpc, diskId, groups, authority);
+    server.metrics = metrics;
     server.registrar.start();
     return server;
   }
@@ -324,6 +336,31 @@ public final class StorageServer implements AutoCloseable {
     return store;
   }
 
+  /** The daemon's figures, tagged {@code daemon=ID}: capacity and use, its RocksDB, its storage groups. */
+  private static MeterGroup metrics(String id, ChunkStore store, StorageGroups groups) {
+    MeterGroup m = new MeterGroup("daemon", id);
+    m.gauge("shoal.storage.capacity.bytes", "bytes of chunk data this daemon accepts", store,
+        ChunkStore::capacityBytes);
+    m.gauge("shoal.storage.used.bytes", "bytes of chunk data stored", store, ChunkStore::usedBytes);
+    m.rocksdb("chunks", () -> store.rocks().db());
+    if (groups != null) {
+      m.gauge("shoal.storage.groups", "replicated storage groups this daemon is a member of", groups,
+          StorageGroups::groupCount);
+      m.gauge("shoal.storage.repaired.blocks", "blocks repaired from another member's copy since start", groups,
+          StorageGroups::repairedBlocks);
+    }
+    return m;
+  }
+
+  /** What {@code /healthz} answers: healthy while serving and registered with the metadata service. */
+  public MetricsServer.Health health() {
+    if (closed.get()) {
+      return MetricsServer.Health.failing("storage " + cfg.id() + " is stopping");
+    }
+    return isRegistered() ? MetricsServer.Health.ok("storage " + cfg.id() + " serving on " + cfg.listen())
+        : MetricsServer.Health.failing("storage " + cfg.id() + " not registered with the metadata service yet");
+  }
+
   public HostPort address() {
     return cfg.listen();
   }
@@ -343,6 +380,7 @@ public final class StorageServer implements AutoCloseable {
     if (groups != null) {
       groups.close();
     }
+    metrics.close();
     store.close();
     LOG.info("storage {} stopped", cfg.id());
   }

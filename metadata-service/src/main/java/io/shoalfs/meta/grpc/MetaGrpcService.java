@@ -1,6 +1,7 @@
 package io.shoalfs.meta.grpc;
 
 import io.grpc.stub.StreamObserver;
+import io.shoalfs.common.metrics.MeterGroup;
 import io.shoalfs.meta.raft.MetaSubmitter;
 import io.shoalfs.proto.meta.MetaCall;
 import io.shoalfs.proto.meta.MetaReply;
@@ -21,8 +22,17 @@ public final class MetaGrpcService extends MetaServiceGrpc.MetaServiceImplBase {
   /** Serves the Watch RPC; null = UNIMPLEMENTED. */
   private volatile WatchService watch;
 
+  /** Times every call per operation; null = not timed. */
+  private volatile MeterGroup metrics;
+
   public MetaGrpcService(MetaSubmitter submitter) {
     this.submitter = submitter;
+  }
+
+  /** Times each call in {@code shoal_meta_requests_seconds{op}} (from arrival to reply). */
+  public MetaGrpcService timedBy(MeterGroup m) {
+    this.metrics = m;
+    return this;
   }
 
   /** The Watch RPC goes to {@code w}. */
@@ -44,7 +54,14 @@ public final class MetaGrpcService extends MetaServiceGrpc.MetaServiceImplBase {
 
   @Override
   public void call(MetaCall call, StreamObserver<MetaReply> out) {
+    long start = System.nanoTime();
+    MeterGroup m = metrics;
     submitter.submit(call).thenAccept(r -> {
+      if (m != null) {
+        m.requests("shoal.meta.requests", "metadata calls by operation, arrival to reply",
+            call.getRequest().getOpCase().name().toLowerCase(java.util.Locale.ROOT))
+            .record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+      }
       out.onNext(r);
       out.onCompleted();
     });

@@ -110,6 +110,12 @@ public final class MetaStateMachine extends BaseStateMachine {
     }
   }
 
+  /** The current store's database (metrics); null while closed or being replaced. */
+  public org.rocksdb.RocksDB database() {
+    MetaStore s = store;
+    return s == null ? null : s.db();
+  }
+
   @Override
   public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
     getLifeCycle().startAndTransition(() -> {

@@ -16,6 +16,11 @@ import org.rocksdb.RocksDBException;
 public final class MetaStore implements AutoCloseable {
   private final RocksStore rocks;
 
+  /** The database itself, for its own figures (metrics). */
+  public org.rocksdb.RocksDB db() {
+    return rocks.db();
+  }
+
   private MetaStore(RocksStore rocks) {
     this.rocks = rocks;
   }

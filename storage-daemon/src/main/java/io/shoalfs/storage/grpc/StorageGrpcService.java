@@ -3,6 +3,8 @@ package io.shoalfs.storage.grpc;
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Metadata;
 import io.grpc.Status;
+import io.micrometer.core.instrument.Counter;
+import io.shoalfs.common.metrics.MeterGroup;
 import io.grpc.stub.StreamObserver;
 import io.shoalfs.proto.storage.CopyChunkReply;
 import io.shoalfs.proto.storage.CopyChunkRequest;
@@ -62,6 +64,9 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
   /** Which mutations carry the metadata service's authority (chunk tokens). */
   private final WriteAuthority authority;
 
+  private volatile Counter written;
+  private volatile Counter read;
+
   public StorageGrpcService(String daemonId, ChunkStore store, WriteAuthority authority) {
     this(daemonId, store, null, authority);
   }
@@ -77,6 +82,13 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
    * Answers the refusal and returns false unless {@code token} allows the mutation (checked before anything
    * reaches the store or a group's log: the members that apply a logged entry trust the one that took it).
    */
+  /** Counts bytes written and read in {@code shoal_storage_written_bytes_total} / {@code _read_bytes_total}. */
+  public StorageGrpcService countedBy(MeterGroup metrics) {
+    this.written = metrics.bytes("shoal.storage.written", "bytes of chunk data written through this daemon's API");
+    this.read = metrics.bytes("shoal.storage.read", "bytes of chunk data read through this daemon's API");
+    return this;
+  }
+
   private boolean allowed(StreamObserver<?> out, String what, ChunkTokens.Op op, long chunkId, long epoch,
       com.google.protobuf.ByteString token) {
     try {
@@ -186,6 +198,7 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
     if (!allowed(out, "write", ChunkTokens.Op.WRITE, req.getChunkId(), req.getEpoch(), req.getToken())) {
       return;
     }
+    count(written, req.getData().size());
     if (!req.getGroupId().isEmpty() && !store.hasRoomFor(req.getData().size())) {
       // The group's members apply alike whatever their capacity: the member that takes the write checks its own.
       out.onError(Status.RESOURCE_EXHAUSTED.withDescription("storage daemon " + daemonId + " is full: "
@@ -207,6 +220,7 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
 
   @Override
   public void readChunk(ReadChunkRequest req, StreamObserver<ReadChunkReply> out) {
+    count(read, Integer.toUnsignedLong(req.getLength()));
     if (viaGroup(req.getGroupId(), out, () -> groups.read(req.getGroupId(), req),
         r -> ReadChunkReply.newBuilder().setData(r.getData()).build())) {
       return;
@@ -313,6 +327,12 @@ public final class StorageGrpcService extends StorageServiceGrpc.StorageServiceI
 
   private interface Call<T> {
     T run() throws StorageException;
+  }
+
+  private static void count(Counter c, long bytes) {
+    if (c != null) {
+      c.increment(bytes);
+    }
   }
 
   private static <T> void respond(StreamObserver<T> out, Call<T> call) {

@@ -305,6 +305,19 @@ public final class StorageGroups implements AutoCloseable {
 
   private volatile Thread scrubber;
 
+  /** Storage groups this daemon's Raft server has a division of (metrics). */
+  public int groupCount() {
+    try {
+      int n = 0;
+      for (RaftGroupId ignored : server.getGroupIds()) {
+        n++;
+      }
+      return n;
+    } catch (RuntimeException e) {
+      return 0;
+    }
+  }
+
   /** Blocks this daemon repaired from another member's copy since it started (tests, status). */
   public long repairedBlocks() {
     return repaired.get();
