@@ -20,7 +20,7 @@ shoal_select_java() {
     fi
   done
   if [ -z "$best" ]; then
-    echo "shoal: no JDK 21 or newer found (looked at JAVA_HOME, PATH and /usr/lib/jvm); install one, e.g. Temurin 21" >&2
+    echo "shoal: no JDK 21 or newer found (looked at JAVA_HOME, PATH, /usr/lib/jvm): get one from https://adoptium.net (apt: temurin-21-jdk) or your distribution (apt: openjdk-21-jdk-headless), or set JAVA_HOME" >&2
     return 1
   fi
   JAVA="$best"

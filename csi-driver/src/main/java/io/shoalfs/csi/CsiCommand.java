@@ -3,6 +3,8 @@ package io.shoalfs.csi;
 import io.shoalfs.common.Sizes;
 import io.shoalfs.common.cli.Signals;
 import io.shoalfs.common.cli.UserError;
+import io.shoalfs.common.metrics.MetricsServer;
+import io.shoalfs.common.net.HostPort;
 import io.shoalfs.csi.core.MountProcesses;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -44,6 +46,10 @@ public final class CsiCommand implements Callable<Integer> {
       description = "Byte quota of an inline ephemeral volume whose attributes give no size (default: ${DEFAULT-VALUE}).")
   String ephemeralSize;
 
+  @Option(names = "--metrics-listen", paramLabel = "HOST:PORT",
+      description = "Serve Prometheus metrics on http://HOST:PORT/metrics and health on /healthz (default: off).")
+  String metricsListen;
+
   @Override
   public Integer call() throws Exception {
     if (!controller && !node) {
@@ -68,12 +74,19 @@ public final class CsiCommand implements Callable<Integer> {
     if (defaultEphemeral <= 0) {
       throw new UserError("--ephemeral-size must be positive");
     }
+    HostPort metricsAddr;
+    try {
+      metricsAddr = metricsListen == null ? null : HostPort.parse(metricsListen);
+    } catch (IllegalArgumentException e) {
+      throw new UserError("--metrics-listen: " + e.getMessage());
+    }
     CsiDriver driver = CsiDriver.start(new CsiDriver.Config(socket, nodeId, meta, controller, node, stateDir,
         Duration.ofSeconds(mountTimeoutSeconds), MountProcesses.currentJava(), defaultEphemeral));
     // SIGTERM: stop serving and remove the socket, but leave the FUSE mounts running (decision 8): pods keep
     // their volumes while the plugin restarts or upgrades.
     CountDownLatch stop = new CountDownLatch(1);
-    try (AutoCloseable restore = Signals.onTerminate(stop::countDown)) {
+    try (AutoCloseable restore = Signals.onTerminate(stop::countDown);
+        AutoCloseable http = metricsAddr == null ? null : MetricsServer.start(metricsAddr, driver::health)) {
       Thread hook = new Thread(driver::close, "csi-shutdown");
       Runtime.getRuntime().addShutdownHook(hook);
       System.out.println("ready: csi unix://" + socket);

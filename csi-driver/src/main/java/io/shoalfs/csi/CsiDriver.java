@@ -2,6 +2,10 @@ package io.shoalfs.csi;
 
 import io.grpc.BindableService;
 import io.shoalfs.client.MetaClient;
+import io.shoalfs.common.metrics.GrpcTiming;
+import io.shoalfs.common.metrics.MeterGroup;
+import io.shoalfs.common.metrics.MetricsServer;
+import io.shoalfs.csi.core.CsiError;
 import io.shoalfs.csi.core.EphemeralVolumes;
 import io.shoalfs.csi.core.Feature;
 import io.shoalfs.csi.core.MetaProbe;
@@ -60,7 +64,10 @@ public final class CsiDriver implements AutoCloseable {
   private final MetaProbe probe;
   private final CsiServer server;
 
-  private CsiDriver(MetaClient meta, MetaProbe probe, CsiServer server) {
+  private final MeterGroup metrics;
+
+  private CsiDriver(MetaClient meta, MetaProbe probe, CsiServer server, MeterGroup metrics) {
+    this.metrics = metrics;
     this.meta = meta;
     this.probe = probe;
     this.server = server;
@@ -71,6 +78,7 @@ public final class CsiDriver implements AutoCloseable {
       throw new IllegalArgumentException("serve at least one of --controller and --node");
     }
     MetaClient meta = MetaClient.connect(cfg.metaAddrs());
+    MeterGroup metrics = new MeterGroup("node", cfg.nodeId());
     MetaProbe probe = new MetaProbe(cfg.metaAddrs());
     VolumeLocks locks = new VolumeLocks();
     VolumeBackend backend = new MetaVolumeBackend(meta);
@@ -85,20 +93,39 @@ public final class CsiDriver implements AutoCloseable {
     }
     if (cfg.node()) {
       MountProcesses processes = new MountProcesses(cfg.mountJava(), cfg.metaAddrs());
-      NodeVolumes nodeVolumes = new NodeVolumes(volumes, new Mounter(), processes, new MountRecords(cfg.stateDir()),
-          cfg.mountTimeout(), new MountStats(MountStats.DEFAULT_TIMEOUT));
+      MountRecords records = new MountRecords(cfg.stateDir());
+      NodeVolumes nodeVolumes = new NodeVolumes(volumes, new Mounter(), processes, records, cfg.mountTimeout(),
+          new MountStats(MountStats.DEFAULT_TIMEOUT));
+      metrics.gauge("shoal.csi.mounts", "volumes staged on this node whose mount process runs", records,
+          CsiDriver::liveMounts);
       EphemeralVolumes ephemeral = new EphemeralVolumes(nodeVolumes, volumes, cfg.stateDir(), cfg.ephemeralSize());
       services.add(new NodeService(cfg.nodeId(), nodeVolumes, ephemeral, locks, features));
       // Publishes a killed plugin left half-done: torn down in the background (kubelet retries them).
       Thread.ofPlatform().daemon().name("csi-ephemeral-recovery").start(() -> ephemeral.recoverUntilDone(locks));
     }
     try {
-      return new CsiDriver(meta, probe, CsiServer.start(cfg.socket(), services));
+      return new CsiDriver(meta, probe, CsiServer.start(cfg.socket(), services,
+          new GrpcTiming(metrics, "shoal.csi.requests", "CSI calls by method, arrival to reply")), metrics);
     } catch (IOException | RuntimeException e) {
+      metrics.close();
       probe.close();
       meta.close();
       throw e;
     }
+  }
+
+  private static double liveMounts(MountRecords records) {
+    try {
+      return records.list().stream().filter(r -> MountProcesses.find(r.pid(), r.startMillis()).isPresent()).count();
+    } catch (CsiError.Internal e) {
+      return Double.NaN;
+    }
+  }
+
+  /** What {@code /healthz} answers: healthy while the metadata service answers the driver's probe. */
+  public MetricsServer.Health health() {
+    return probe.ready() ? MetricsServer.Health.ok("serving " + socket())
+        : MetricsServer.Health.failing("the metadata service does not answer");
   }
 
   /** The build's version, from a resource Maven fills in; never empty. */
@@ -125,6 +152,7 @@ public final class CsiDriver implements AutoCloseable {
 
   @Override
   public void close() {
+    metrics.close();
     server.close();
     probe.close();
     meta.close();

@@ -71,6 +71,10 @@ class CsiEphemeralTest {
       }
     } finally {
       MountCleanup.under(tmp);
+      // A failed test must not fail the next ones through the volume it left.
+      for (String left : ephemeralSubvolumes()) {
+        cluster.client().deleteSubvolume(left, true);
+      }
     }
   }
 
@@ -187,12 +191,19 @@ class CsiEphemeralTest {
   @Test
   void aPluginKilledBetweenPublishAndUnpublishStillCleansUp() throws Exception {
     Path socket = tmp.resolve("plugin/csi.sock");
-    Process plugin = startPlugin(socket, "1");
+    int metricsPort = io.shoalfs.common.net.Ports.freePort();
+    Process plugin = startPlugin(socket, "1", "--metrics-listen", "127.0.0.1:" + metricsPort);
     String id = kubeletVolumeId();
     Path target = target("pod-c", id);
     try (CsiClient c = new CsiClient(socket)) {
       c.node().nodePublishVolume(publish(id, target, Map.of("size", "32Mi")));
     }
+    // The plugin's own figures: one live mount on this node, the publish timed.
+    String metrics = get(metricsPort, "/metrics");
+    assertTrue(metrics.contains("\nshoal_csi_mounts{node=\"node-1\"} 1.0\n"), metrics);
+    assertTrue(java.util.regex.Pattern.compile("(?m)^shoal_csi_requests_seconds_count\\{node=\"node-1\","
+        + "op=\"NodePublishVolume\"\\} 1(\\.0)?$").matcher(metrics).find(), "the publish is timed: " + metrics);
+    assertTrue(get(metricsPort, "/healthz").startsWith("ok: "));
     Files.writeString(target.resolve("before"), "written before the plugin died");
     plugin.destroyForcibly().waitFor(10, TimeUnit.SECONDS); // SIGKILL
 
@@ -254,11 +265,19 @@ class CsiEphemeralTest {
     }
   }
 
-  private Process startPlugin(Path socket, String run) throws Exception {
+  private static String get(int port, String path) throws Exception {
+    java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path)).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    return r.body();
+  }
+
+  private Process startPlugin(Path socket, String run, String... extra) throws Exception {
     List<String> cmd = new ArrayList<>(MountProcesses.currentJava());
     cmd.add(CsiMain.class.getName());
     cmd.addAll(List.of("--endpoint", "unix://" + socket, "--node-id", "node-1", "--meta", cluster.metaAddrs(),
         "--node", "--state-dir", tmp.resolve("state").toString()));
+    cmd.addAll(List.of(extra));
     Path out = tmp.resolve("plugin-" + run + ".out");
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
     plugins.add(p);

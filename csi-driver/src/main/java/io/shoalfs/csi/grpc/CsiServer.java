@@ -48,6 +48,12 @@ public final class CsiServer implements AutoCloseable {
   }
 
   public static CsiServer start(Path socket, List<BindableService> services) throws IOException {
+    return start(socket, services, null);
+  }
+
+  /** Serves {@code services}, each call also timed by {@code timing} when it is not null. */
+  public static CsiServer start(Path socket, List<BindableService> services, io.grpc.ServerInterceptor timing)
+      throws IOException {
     removeStaleSocket(socket);
     Files.createDirectories(socket.toAbsolutePath().getParent());
     EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
@@ -60,7 +66,8 @@ public final class CsiServer implements AutoCloseable {
         .workerEventLoopGroup(group)
         .executor(executor);
     for (BindableService s : services) {
-      b.addService(ServerInterceptors.intercept(s, logging));
+      b.addService(timing == null ? ServerInterceptors.intercept(s, logging)
+          : ServerInterceptors.intercept(s, logging, timing));
     }
     Server server;
     try {
