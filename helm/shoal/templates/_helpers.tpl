@@ -135,6 +135,25 @@ affinity:
 {{- end }}
 {{- end -}}
 
+{{/*
+Bytes of a size as users type it, read the way Shoal reads sizes (common's Sizes): plain bytes, Ki Mi Gi Ti Pi
+(powers of 1024) or k K M G T P (powers of 1000), an optional trailing B. Shell arithmetic and fio get the
+number, so "64M" means the same bytes in the helm test as it does to the daemons. Fails the render on
+anything else.
+*/}}
+{{- define "shoal.bytes" -}}
+{{- $v := . -}}
+{{- /* A number in a values file is a float64, which toString would print as 6.7108864e+07. */ -}}
+{{- if kindIs "float64" $v }}{{ $v = int64 $v }}{{ end -}}
+{{- $s := toString $v | trim -}}
+{{- if not (regexMatch "^[0-9]+(Ki|Mi|Gi|Ti|Pi|k|K|M|G|T|P)?B?$" $s) -}}
+{{- fail (printf "bad size %q: use bytes or a number with Ki, Mi, Gi, Ti, Pi (powers of 1024) or k, M, G, T, P (powers of 1000)" $s) -}}
+{{- end -}}
+{{- $units := dict "" 1 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "Pi" 1125899906842624
+  "k" 1000 "K" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "P" 1000000000000000 -}}
+{{- mul (regexFind "^[0-9]+" $s | int64) (get $units (regexReplaceAll "^[0-9]+|B$" $s "")) -}}
+{{- end -}}
+
 {{- define "shoal.imagePullSecrets" -}}
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:

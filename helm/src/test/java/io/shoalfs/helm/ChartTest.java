@@ -46,6 +46,7 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The chart, checked through the real Helm engine: lint, then the default render and renders with changed
@@ -311,12 +312,114 @@ class ChartTest {
     assertEquals(3, job.getSpec().getParallelism());
     PodSpec pod = job.getSpec().getTemplate().getSpec();
     assertEquals(pvc.getMetadata().getName(), pod.getVolumes().getFirst().getPersistentVolumeClaim().getClaimName());
-    String script = String.join("\n", pod.getContainers().getFirst().getArgs());
+    Container fio = pod.getContainers().getFirst();
+    String script = String.join("\n", fio.getArgs());
     assertTrue(script.contains("fio ") && script.contains("--verify_only"), script);
+    assertTrue(script.contains("/shared.dat") && script.contains("--offset=$((me * size))")
+        && script.contains("--offset=$((next * size))") && script.contains("--end_fsync=1"), script);
+    assertFalse(script.contains("--minimal"), "fio's summary is what a failed helm test shows");
+    assertEquals(String.valueOf(64L << 20), env(fio, "FILE_BYTES"));
+    assertEquals(String.valueOf(1L << 20), env(fio, "BLOCK_BYTES"));
+    assertEquals(mount(fio, env(fio, "DATA_DIR")).getName(), pod.getVolumes().getFirst().getName(),
+        "DATA_DIR is where the RWX volume is mounted");
 
     Job five = RenderedChart.render(Map.of("tests.pods", 5)).one(Job.class, "shoal-test-fio");
     assertEquals(5, five.getSpec().getCompletions());
     assertTrue(RenderedChart.render(Map.of("tests.enabled", false)).all(Job.class).isEmpty());
+  }
+
+  @Test
+  void helmTestScriptPassesWithRealFioFromThreePodsAtOnce(@TempDir Path tmp) throws Exception {
+    Container fio = smallFioJob().getSpec().getTemplate().getSpec().getContainers().getFirst();
+    Path data = Files.createDirectories(tmp.resolve("data"));
+    // The highest range written last: the file is then shorter than that pod's offset + size, which is when
+    // fio, left to lay the file out first, would unlink it and take the others' ranges with it.
+    Path late = HookScript.lateWritingFio(tmp.resolve("bin"), data.resolve("shared.dat"), 3);
+    List<HookScript.Result> pods = runFioPods(fio, data, tmp,
+        Map.of(2, Map.of("PATH", late + ":" + System.getenv("PATH"))));
+    for (int i = 0; i < 3; i++) {
+      HookScript.Result r = pods.get(i);
+      int next = (i + 1) % 3;
+      assertEquals(0, r.exit(), r::output);
+      assertTrue(r.output().contains("pod " + i + " verified pod " + next + "'s file"), r::output);
+      assertTrue(r.output().contains("pod " + i + " verified pod " + next + "'s range of the shared file"), r::output);
+      // The summary a user sees in the pod's log (fio's normal output, not --minimal's one line per job).
+      assertTrue(r.output().contains("Run status group"), r::output);
+    }
+    assertEquals(3 * SMALL_FILE, Files.size(data.resolve("shared.dat")), "three disjoint ranges, none lost");
+    for (int i = 0; i < 3; i++) {
+      assertEquals(SMALL_FILE, Files.size(data.resolve("pod-" + i + ".dat")));
+    }
+  }
+
+  @Test
+  void helmTestFailsWhenTheNextPodsRangeOfTheSharedFileDoesNotVerify(@TempDir Path tmp) throws Exception {
+    Container fio = smallFioJob().getSpec().getTemplate().getSpec().getContainers().getFirst();
+    Path data = Files.createDirectories(tmp.resolve("data"));
+    // Pod 0 verifies pod 1's range; one byte of it changes after pod 1 wrote it and before pod 0 reads it.
+    Path corrupting = HookScript.corruptingFio(tmp.resolve("bin"), data.resolve("shared.dat"), SMALL_BLOCK);
+    List<HookScript.Result> pods = runFioPods(fio, data, tmp,
+        Map.of(0, Map.of("PATH", corrupting + ":" + System.getenv("PATH"))));
+    HookScript.Result pod0 = pods.get(0);
+    assertTrue(pod0.exit() != 0, () -> "pod 0 passed on a corrupt range:\n" + pod0.output());
+    assertTrue(pod0.output().contains("pod 0 verified pod 1's file"), "the per-pod phase was fine: " + pod0.output());
+    assertFalse(pod0.output().contains("range of the shared file"), pod0::output);
+    assertTrue(pod0.output().contains("crc32c: verify failed"), () -> "fio's reason is in the log: " + pod0.output());
+    for (int i = 1; i < 3; i++) {
+      assertEquals(0, pods.get(i).exit(), pods.get(i)::output);
+    }
+  }
+
+  @Test
+  void helmTestSizesAreReadLikeShoalReadsSizesAndCheckedAtRenderTime() {
+    Container fio = RenderedChart.render(Map.of("tests.fio.fileSize", "64M", "tests.fio.blockSize", "1M"))
+        .one(Job.class, "shoal-test-fio").getSpec().getTemplate().getSpec().getContainers().getFirst();
+    assertEquals("64000000", env(fio, "FILE_BYTES"), "M is 10^6, as --capacity and the ephemeral size read it");
+    assertEquals("1000000", env(fio, "BLOCK_BYTES"));
+    // A number in a values file reaches the templates as a float64: still plain bytes, not 6.7108864e+07.
+    Container fromFile = RenderedChart.renderWithValues("tests: {fio: {fileSize: 67108864, blockSize: 1048576}}\n")
+        .one(Job.class, "shoal-test-fio").getSpec().getTemplate().getSpec().getContainers().getFirst();
+    assertEquals("67108864", env(fromFile, "FILE_BYTES"));
+
+    Map<Map<String, Object>, String> refused = Map.of(
+        Map.of("tests.fio.fileSize", "64Mi", "tests.fio.blockSize", "3M"), "must be a positive multiple",
+        Map.of("tests.fio.fileSize", "64mb"), "bad size \"64mb\"",
+        Map.of("tests.pods", 10), "tests.size (1Gi) must hold");
+    for (Map.Entry<Map<String, Object>, String> e : refused.entrySet()) {
+      Exception x = assertThrows(Exception.class, () -> RenderedChart.renderYaml(e.getKey()), e.getKey()::toString);
+      assertTrue(x.getMessage().contains(e.getValue()), x::getMessage);
+    }
+  }
+
+  // ---- helpers
+
+  private static final long SMALL_FILE = 4L << 20;
+  private static final long SMALL_BLOCK = 64L << 10;
+
+  /** Test values small enough for fio to run them here in well under a second. */
+  private static Map<String, Object> smallFio() {
+    return Map.of("tests.fio.fileSize", "4Mi", "tests.fio.blockSize", "64Ki");
+  }
+
+  private static Job smallFioJob() {
+    return RenderedChart.render(smallFio()).one(Job.class, "shoal-test-fio");
+  }
+
+  /** The fio Job's three pods at once on one directory; extra env per index. Results by index. */
+  private static List<HookScript.Result> runFioPods(Container fio, Path data, Path tmp,
+      Map<Integer, Map<String, String>> extra) throws Exception {
+    List<Process> started = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      Map<String, String> env = new LinkedHashMap<>(Map.of("JOB_COMPLETION_INDEX", String.valueOf(i),
+          "DATA_DIR", data.toString()));
+      env.putAll(extra.getOrDefault(i, Map.of()));
+      started.add(HookScript.start(fio, env, tmp.resolve("pod-" + i + ".log")));
+    }
+    List<HookScript.Result> results = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      results.add(HookScript.finish(started.get(i), tmp.resolve("pod-" + i + ".log")));
+    }
+    return results;
   }
 
   // ---- helpers

@@ -64,13 +64,31 @@ final class RenderedChart {
     return new RenderedChart(renderYaml(sets), null).parse();
   }
 
+  /**
+   * Renders with a values file as well: the only way to give a value the type a user's values file gives it
+   * (a number there is a float64 to the templates; --set makes it an int64).
+   */
+  static RenderedChart renderWithValues(String valuesYaml) {
+    try {
+      Path file = Files.createTempFile(Files.createDirectories(Path.of("target")), "values-", ".yaml");
+      Files.writeString(file, valuesYaml);
+      return new RenderedChart(template(Map.of()).withValuesFile(file.toAbsolutePath()).call(), null).parse();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   static String renderYaml(Map<String, Object> sets) {
+    return template(sets).call();
+  }
+
+  private static TemplateCommand template(Map<String, Object> sets) {
     TemplateCommand template = new Helm(chartWithVisibleHooks()).template().withName(RELEASE).withNamespace(NAMESPACE)
         .withKubeVersion(KUBE_VERSION);
     for (Map.Entry<String, Object> e : new LinkedHashMap<>(sets).entrySet()) {
       template = template.set(e.getKey(), e.getValue());
     }
-    return template.call();
+    return template;
   }
 
   private static Path visibleHooksCopy;
