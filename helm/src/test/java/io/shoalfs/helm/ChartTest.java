@@ -6,6 +6,7 @@ import static io.shoalfs.helm.RenderedChart.containers;
 import static io.shoalfs.helm.RenderedChart.flagValue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,6 +38,7 @@ import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -329,6 +331,23 @@ class ChartTest {
   }
 
   @Test
+  void everyHelmTestHookRunsWithTheSameAnnotations() {
+    Map<String, String> fio = defaults.one(Job.class, "shoal-test-fio").getMetadata().getAnnotations();
+    List<Job> hooks = defaults.all(Job.class).stream()
+        .filter(j -> "test".equals(j.getMetadata().getAnnotations().get(RenderedChart.HOOK))).toList();
+    assertEquals(List.of("shoal-test-fio", "shoal-test-ephemeral"),
+        hooks.stream().map(j -> j.getMetadata().getName()).sorted(Comparator.reverseOrder()).toList());
+    for (Job job : hooks) {
+      Map<String, String> a = job.getMetadata().getAnnotations();
+      assertEquals(fio.get("helm.sh/hook-weight"), a.get("helm.sh/hook-weight"), job.getMetadata().getName());
+      assertEquals("before-hook-creation,hook-succeeded", a.get("helm.sh/hook-delete-policy"),
+          job.getMetadata().getName());
+      assertEquals(0, job.getSpec().getBackoffLimit(), "a failed test pod fails the test, it is not retried");
+      assertEquals("Never", job.getSpec().getTemplate().getSpec().getRestartPolicy());
+    }
+  }
+
+  @Test
   void helmTestScriptPassesWithRealFioFromThreePodsAtOnce(@TempDir Path tmp) throws Exception {
     Container fio = smallFioJob().getSpec().getTemplate().getSpec().getContainers().getFirst();
     Path data = Files.createDirectories(tmp.resolve("data"));
@@ -371,6 +390,47 @@ class ChartTest {
   }
 
   @Test
+  void ephemeralTestPodMountsAnInlineCsiVolumeThatSetsOnlyItsSize(@TempDir Path tmp) throws Exception {
+    Job job = defaults.one(Job.class, "shoal-test-ephemeral");
+    assertEquals("test", job.getMetadata().getAnnotations().get(RenderedChart.HOOK));
+    PodSpec pod = job.getSpec().getTemplate().getSpec();
+    Volume scratch = pod.getVolumes().stream().filter(v -> v.getCsi() != null).findFirst().orElseThrow();
+    assertEquals(DRIVER, scratch.getCsi().getDriver());
+    // The node plugin refuses any other attribute on an inline volume (EphemeralVolumes.sizeFrom).
+    assertEquals(Map.of("size", "256Mi"), scratch.getCsi().getVolumeAttributes());
+    assertTrue(pod.getVolumes().stream().noneMatch(v -> v.getPersistentVolumeClaim() != null), "no PVC: inline");
+    Container fio = pod.getContainers().getFirst();
+    assertEquals(scratch.getName(), mount(fio, env(fio, "DATA_DIR")).getName(), "DATA_DIR is the inline volume");
+    assertFalse(String.join("\n", fio.getArgs()).contains("--minimal"));
+    Map<String, Map<String, String>> labels = defaults.podLabels();
+    assertNotEquals(labels.get("Job/shoal-test-fio"), labels.get("Job/shoal-test-ephemeral"),
+        "the fio pods' anti-affinity is about each other");
+
+    RenderedChart custom = RenderedChart.render(Map.of("tests.ephemeral.size", "1Gi", "csi.driverName", "x.example"));
+    Volume customScratch = custom.one(Job.class, "shoal-test-ephemeral").getSpec().getTemplate().getSpec()
+        .getVolumes().getFirst();
+    assertEquals("x.example", customScratch.getCsi().getDriver());
+    assertEquals(Map.of("size", "1Gi"), customScratch.getCsi().getVolumeAttributes());
+
+    Container small = RenderedChart.render(smallFio()).one(Job.class, "shoal-test-ephemeral").getSpec()
+        .getTemplate().getSpec().getContainers().getFirst();
+    Path good = Files.createDirectories(tmp.resolve("good"));
+    HookScript.Result ok = HookScript.run(small, Map.of("DATA_DIR", good.toString()), tmp.resolve("good.log"));
+    assertEquals(0, ok.exit(), ok::output);
+    assertTrue(ok.output().contains("verified " + SMALL_FILE + " bytes on the inline ephemeral volume"), ok::output);
+    assertTrue(ok.output().contains("Run status group"), ok::output);
+    assertEquals(SMALL_FILE, Files.size(good.resolve("ephemeral.dat")));
+
+    Path bad = Files.createDirectories(tmp.resolve("bad"));
+    Path corrupting = HookScript.corruptingFio(tmp.resolve("bin"), bad.resolve("ephemeral.dat"), SMALL_BLOCK);
+    HookScript.Result failed = HookScript.run(small, Map.of("DATA_DIR", bad.toString(),
+        "PATH", corrupting + ":" + System.getenv("PATH")), tmp.resolve("bad.log"));
+    assertTrue(failed.exit() != 0, () -> "passed on a corrupt file:\n" + failed.output());
+    assertTrue(failed.output().contains("crc32c: verify failed"), failed::output);
+    assertFalse(failed.output().contains("verified "), failed::output);
+  }
+
+  @Test
   void helmTestSizesAreReadLikeShoalReadsSizesAndCheckedAtRenderTime() {
     Container fio = RenderedChart.render(Map.of("tests.fio.fileSize", "64M", "tests.fio.blockSize", "1M"))
         .one(Job.class, "shoal-test-fio").getSpec().getTemplate().getSpec().getContainers().getFirst();
@@ -384,7 +444,8 @@ class ChartTest {
     Map<Map<String, Object>, String> refused = Map.of(
         Map.of("tests.fio.fileSize", "64Mi", "tests.fio.blockSize", "3M"), "must be a positive multiple",
         Map.of("tests.fio.fileSize", "64mb"), "bad size \"64mb\"",
-        Map.of("tests.pods", 10), "tests.size (1Gi) must hold");
+        Map.of("tests.pods", 10), "tests.size (1Gi) must hold",
+        Map.of("tests.ephemeral.size", "64Mi"), "must be smaller than tests.ephemeral.size");
     for (Map.Entry<Map<String, Object>, String> e : refused.entrySet()) {
       Exception x = assertThrows(Exception.class, () -> RenderedChart.renderYaml(e.getKey()), e.getKey()::toString);
       assertTrue(x.getMessage().contains(e.getValue()), x::getMessage);
@@ -479,8 +540,8 @@ class ChartTest {
         }
       }
     }
-    // meta, storage, csi-node, csi-controller, the helm test's fio pod
-    assertEquals(5, shoalContainers);
+    // meta, storage, csi-node, csi-controller, the helm test's fio pods and its ephemeral-volume pod
+    assertEquals(6, shoalContainers);
   }
 
   @SuppressWarnings("unchecked")

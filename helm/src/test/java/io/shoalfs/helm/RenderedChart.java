@@ -164,6 +164,20 @@ final class RenderedChart {
     return specs;
   }
 
+  /** The labels of every pod template in the render, keyed like {@link #podSpecs()}. */
+  Map<String, Map<String, String>> podLabels() {
+    Map<String, Map<String, String>> labels = new LinkedHashMap<>();
+    all(StatefulSet.class).forEach(s -> labels.put("StatefulSet/" + s.getMetadata().getName(),
+        s.getSpec().getTemplate().getMetadata().getLabels()));
+    all(DaemonSet.class).forEach(d -> labels.put("DaemonSet/" + d.getMetadata().getName(),
+        d.getSpec().getTemplate().getMetadata().getLabels()));
+    all(Deployment.class).forEach(d -> labels.put("Deployment/" + d.getMetadata().getName(),
+        d.getSpec().getTemplate().getMetadata().getLabels()));
+    all(Job.class).forEach(j -> labels.put("Job/" + j.getMetadata().getName(),
+        j.getSpec().getTemplate().getMetadata().getLabels()));
+    return labels;
+  }
+
   static Stream<Container> containers(PodSpec spec) {
     return Stream.concat(spec.getInitContainers().stream(), spec.getContainers().stream());
   }
