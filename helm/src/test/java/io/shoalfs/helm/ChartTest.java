@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,6 +17,7 @@ import com.marcnuri.helm.LintResult;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -27,6 +29,7 @@ import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.storage.CSIDriver;
 import io.fabric8.kubernetes.api.model.storage.StorageClass;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
@@ -87,7 +90,7 @@ class ChartTest {
     Set<String> kinds = defaults.objects.stream().map(HasMetadata::getKind).collect(Collectors.toCollection(TreeSet::new));
     assertTrue(kinds.containsAll(List.of("Service", "StatefulSet", "DaemonSet", "Deployment", "CSIDriver",
         "StorageClass", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Secret",
-        "PersistentVolumeClaim", "Job")), () -> "kinds rendered: " + kinds);
+        "PersistentVolumeClaim", "Job", "PodDisruptionBudget")), () -> "kinds rendered: " + kinds);
     defaults.one(StatefulSet.class, META);
     defaults.one(StatefulSet.class, "shoal-storage");
     defaults.one(DaemonSet.class, "shoal-csi-node");
@@ -450,6 +453,38 @@ class ChartTest {
       Exception x = assertThrows(Exception.class, () -> RenderedChart.renderYaml(e.getKey()), e.getKey()::toString);
       assertTrue(x.getMessage().contains(e.getValue()), x::getMessage);
     }
+  }
+
+  @Test
+  void metadataDisruptionBudgetLetsDrainsEvictOneReplicaAndSelectsOnlyMetadataPods() {
+    PodDisruptionBudget pdb = defaults.one(PodDisruptionBudget.class, META);
+    assertEquals(new IntOrString(1), pdb.getSpec().getMaxUnavailable());
+    assertNull(pdb.getSpec().getMinAvailable(), "one of maxUnavailable and minAvailable, not both");
+    StatefulSet sts = defaults.one(StatefulSet.class, META);
+    assertEquals(sts.getSpec().getSelector(), pdb.getSpec().getSelector());
+    for (Map.Entry<String, Map<String, String>> pod : defaults.podLabels().entrySet()) {
+      boolean selected = pod.getValue().entrySet().containsAll(pdb.getSpec().getSelector().getMatchLabels().entrySet());
+      assertEquals(pod.getKey().equals("StatefulSet/" + META), selected, pod.getKey() + " " + pod.getValue());
+    }
+
+    RenderedChart five = RenderedChart.render(Map.of("metadata.replicas", 5,
+        "metadata.podDisruptionBudget.maxUnavailable", 2));
+    assertEquals(new IntOrString(2), five.one(PodDisruptionBudget.class, META).getSpec().getMaxUnavailable());
+    for (int bad : new int[] {0, 2}) {
+      Exception x = assertThrows(Exception.class,
+          () -> RenderedChart.renderYaml(Map.of("metadata.podDisruptionBudget.maxUnavailable", bad)));
+      assertTrue(x.getMessage().contains("must be between 1 and 1 for 3 replicas"), x::getMessage);
+    }
+    assertTrue(RenderedChart.render(Map.of("metadata.podDisruptionBudget.enabled", false))
+        .all(PodDisruptionBudget.class).isEmpty());
+  }
+
+  @Test
+  void noDisruptionBudgetOnASingleMetadataReplica() {
+    RenderedChart one = RenderedChart.render(Map.of("metadata.replicas", 1, "replication", 1, "storage.replicas", 1));
+    assertEquals(1, one.one(StatefulSet.class, META).getSpec().getReplicas());
+    assertTrue(one.all(PodDisruptionBudget.class).isEmpty(), "a budget on one replica blocks every drain: "
+        + one.names());
   }
 
   // ---- helpers
