@@ -117,7 +117,11 @@ before the pods are ready (publishNotReadyAddresses), which a Raft group that is
 {{- end }}
 {{- end -}}
 
-{{/* nodeSelector and tolerations: the global ones merged with a component's; call with (dict "ctx" . "c" .Values.X). */}}
+{{/*
+nodeSelector and tolerations: the global ones merged with a component's; affinity: the component's. Call with
+(dict "ctx" . "c" .Values.X); add "component" NAME (its selector labels' component) to get, when the component
+has no affinity of its own, a preferred anti-affinity that spreads its pods over nodes.
+*/}}
 {{- define "shoal.scheduling" -}}
 {{- $nodeSelector := merge (deepCopy (default dict .c.nodeSelector)) (default dict .ctx.Values.nodeSelector) -}}
 {{- $tolerations := concat (default list .c.tolerations) (default list .ctx.Values.tolerations) -}}
@@ -129,9 +133,20 @@ nodeSelector:
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .c.affinity }}
+{{- if .c.affinity }}
 affinity:
-  {{- toYaml . | nindent 2 }}
+  {{- toYaml .c.affinity | nindent 2 }}
+{{- else if .component }}
+{{- /* Preferred, not required: a cluster with fewer nodes than replicas still schedules them all. */}}
+affinity:
+  podAntiAffinity:
+    preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 100
+        podAffinityTerm:
+          topologyKey: kubernetes.io/hostname
+          labelSelector:
+            matchLabels:
+              {{- include "shoal.selectorLabels" (dict "ctx" .ctx "component" .component) | nindent 14 }}
 {{- end }}
 {{- end -}}
 

@@ -14,17 +14,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
+import io.fabric8.kubernetes.api.model.Affinity;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.NodeSelectorRequirement;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
+import io.fabric8.kubernetes.api.model.PodAffinityTerm;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.WeightedPodAffinityTerm;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
@@ -485,6 +489,38 @@ class ChartTest {
     assertEquals(1, one.one(StatefulSet.class, META).getSpec().getReplicas());
     assertTrue(one.all(PodDisruptionBudget.class).isEmpty(), "a budget on one replica blocks every drain: "
         + one.names());
+  }
+
+  @Test
+  void metadataAndStoragePodsSpreadOverNodesUnlessGivenAnAffinity() {
+    for (String name : List.of(META, "shoal-storage")) {
+      StatefulSet sts = defaults.one(StatefulSet.class, name);
+      Affinity affinity = sts.getSpec().getTemplate().getSpec().getAffinity();
+      assertNotNull(affinity, name);
+      assertNull(affinity.getNodeAffinity());
+      assertNull(affinity.getPodAffinity());
+      assertTrue(affinity.getPodAntiAffinity().getRequiredDuringSchedulingIgnoredDuringExecution().isEmpty(),
+          "preferred only: fewer nodes than replicas must still schedule");
+      List<WeightedPodAffinityTerm> preferred =
+          affinity.getPodAntiAffinity().getPreferredDuringSchedulingIgnoredDuringExecution();
+      assertEquals(1, preferred.size(), name);
+      PodAffinityTerm term = preferred.getFirst().getPodAffinityTerm();
+      assertEquals("kubernetes.io/hostname", term.getTopologyKey());
+      assertEquals(sts.getSpec().getSelector(), term.getLabelSelector(), name + " repels its own pods, only those");
+    }
+    assertNull(defaults.one(Deployment.class, "shoal-csi-controller").getSpec().getTemplate().getSpec().getAffinity());
+
+    String key = "metadata.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+        + ".nodeSelectorTerms[0].matchExpressions[0].";
+    RenderedChart custom = RenderedChart.render(Map.of(key + "key", "disk", key + "operator", "In",
+        key + "values[0]", "ssd"));
+    Affinity given = custom.one(StatefulSet.class, META).getSpec().getTemplate().getSpec().getAffinity();
+    assertNull(given.getPodAntiAffinity(), "a user's affinity replaces the default, it is not merged");
+    NodeSelectorRequirement req = given.getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution()
+        .getNodeSelectorTerms().getFirst().getMatchExpressions().getFirst();
+    assertEquals(List.of("disk", "In", List.of("ssd")), List.of(req.getKey(), req.getOperator(), req.getValues()));
+    assertNotNull(custom.one(StatefulSet.class, "shoal-storage").getSpec().getTemplate().getSpec().getAffinity()
+        .getPodAntiAffinity(), "storage keeps its default");
   }
 
   // ---- helpers
