@@ -523,6 +523,44 @@ class ChartTest {
         .getPodAntiAffinity(), "storage keeps its default");
   }
 
+  @Test
+  void volumeSnapshotClassOnlyWhereTheSnapshotApiIsOrWhenForced() {
+    // helm-java's template (0.0.21) has no --api-versions, and its offline render's capabilities are Helm's
+    // built-in API list, which never has snapshot.storage.k8s.io/v1: so the default render is the cluster
+    // without the snapshot CRDs, and force=true stands for the cluster that has them.
+    assertTrue(defaults.untyped("VolumeSnapshotClass").isEmpty(), "no class without the snapshot API");
+
+    RenderedChart forced = RenderedChart.render(Map.of("volumeSnapshotClass.force", true));
+    List<Map<String, Object>> classes = forced.untyped("VolumeSnapshotClass");
+    assertEquals(1, classes.size(), () -> String.join(", ", forced.names()));
+    Map<String, Object> vsc = classes.getFirst();
+    assertEquals("snapshot.storage.k8s.io/v1", vsc.get("apiVersion"));
+    assertEquals(DRIVER, vsc.get("driver"));
+    assertEquals("Delete", vsc.get("deletionPolicy"));
+    Map<?, ?> meta = (Map<?, ?>) vsc.get("metadata");
+    assertEquals("shoal", meta.get("name"));
+    assertNull(meta.get("namespace"), "cluster-scoped");
+    assertTrue(meta.get("annotations") == null
+        || !((Map<?, ?>) meta.get("annotations")).containsKey("snapshot.storage.kubernetes.io/is-default-class"));
+
+    Map<String, Object> custom = RenderedChart.render(Map.of("volumeSnapshotClass.force", true,
+        "volumeSnapshotClass.name", "fast", "volumeSnapshotClass.isDefault", true,
+        "volumeSnapshotClass.deletionPolicy", "Retain", "csi.driverName", "x.example"))
+        .untyped("VolumeSnapshotClass").getFirst();
+    assertEquals("x.example", custom.get("driver"));
+    assertEquals("Retain", custom.get("deletionPolicy"));
+    Map<?, ?> customMeta = (Map<?, ?>) custom.get("metadata");
+    assertEquals("fast", customMeta.get("name"));
+    assertEquals("true",
+        ((Map<?, ?>) customMeta.get("annotations")).get("snapshot.storage.kubernetes.io/is-default-class"));
+
+    assertTrue(RenderedChart.render(Map.of("volumeSnapshotClass.force", true, "volumeSnapshotClass.create", false))
+        .untyped("VolumeSnapshotClass").isEmpty(), "create: false wins over force");
+    Exception bad = assertThrows(Exception.class, () -> RenderedChart.renderYaml(
+        Map.of("volumeSnapshotClass.force", true, "volumeSnapshotClass.deletionPolicy", "Keep")));
+    assertTrue(bad.getMessage().contains("must be Delete or Retain"), bad::getMessage);
+  }
+
   // ---- helpers
 
   private static final long SMALL_FILE = 4L << 20;

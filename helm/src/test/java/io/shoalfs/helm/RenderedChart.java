@@ -178,6 +178,14 @@ final class RenderedChart {
     return labels;
   }
 
+  /** The objects of one kind that the fabric8 model has no class for (GenericKubernetesResource), as maps. */
+  @SuppressWarnings("unchecked")
+  List<Map<String, Object>> untyped(String kind) {
+    KubernetesSerialization serialization = new KubernetesSerialization();
+    return objects.stream().filter(o -> kind.equals(o.getKind()))
+        .map(o -> (Map<String, Object>) serialization.convertValue(o, Map.class)).toList();
+  }
+
   static Stream<Container> containers(PodSpec spec) {
     return Stream.concat(spec.getInitContainers().stream(), spec.getContainers().stream());
   }
