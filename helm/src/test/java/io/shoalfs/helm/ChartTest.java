@@ -51,6 +51,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -87,6 +89,35 @@ class ChartTest {
     assertFalse(result.isFailed(), () -> "helm lint --strict failed: " + result.getMessages());
     assertTrue(result.getMessages().stream().noneMatch(m -> m.contains("[ERROR]") || m.contains("[WARNING]")),
         () -> "lint reported: " + result.getMessages());
+  }
+
+  @Test
+  void everyValueIsDocumented() throws Exception {
+    // A key is documented by a "# --" comment right above it (helm-docs' convention) or above a map it is in.
+    Pattern key = Pattern.compile("^( *)([A-Za-z0-9_]+):.*");
+    List<String> undocumented = new ArrayList<>();
+    List<String[]> open = new ArrayList<>(); // {indent, key, "true" when documented}, outermost first
+    boolean docComment = false;
+    for (String line : Files.readAllLines(RenderedChart.chartDir().resolve("values.yaml"))) {
+      String trimmed = line.strip();
+      if (trimmed.startsWith("#")) {
+        docComment |= trimmed.startsWith("# --");
+        continue;
+      }
+      Matcher m = key.matcher(line);
+      if (m.matches()) {
+        int indent = m.group(1).length();
+        open.removeIf(k -> Integer.parseInt(k[0]) >= indent);
+        boolean covered = docComment || open.stream().anyMatch(k -> k[2].equals("true"));
+        if (!covered) {
+          undocumented.add(String.join(".", open.stream().map(k -> k[1]).toList())
+              + (open.isEmpty() ? "" : ".") + m.group(2));
+        }
+        open.add(new String[] {String.valueOf(indent), m.group(2), String.valueOf(docComment)});
+      }
+      docComment = false;
+    }
+    assertEquals(List.of(), undocumented, "values.yaml keys without a # -- comment of their own or a parent's");
   }
 
   @Test
