@@ -117,7 +117,11 @@ before the pods are ready (publishNotReadyAddresses), which a Raft group that is
 {{- end }}
 {{- end -}}
 
-{{/* nodeSelector and tolerations: the global ones merged with a component's; call with (dict "ctx" . "c" .Values.X). */}}
+{{/*
+nodeSelector and tolerations: the global ones merged with a component's; affinity: the component's. Call with
+(dict "ctx" . "c" .Values.X); add "component" NAME (its selector labels' component) to get, when the component
+has no affinity of its own, a preferred anti-affinity that spreads its pods over nodes.
+*/}}
 {{- define "shoal.scheduling" -}}
 {{- $nodeSelector := merge (deepCopy (default dict .c.nodeSelector)) (default dict .ctx.Values.nodeSelector) -}}
 {{- $tolerations := concat (default list .c.tolerations) (default list .ctx.Values.tolerations) -}}
@@ -129,10 +133,40 @@ nodeSelector:
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .c.affinity }}
+{{- if .c.affinity }}
 affinity:
-  {{- toYaml . | nindent 2 }}
+  {{- toYaml .c.affinity | nindent 2 }}
+{{- else if .component }}
+{{- /* Preferred, not required: a cluster with fewer nodes than replicas still schedules them all. */}}
+affinity:
+  podAntiAffinity:
+    preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 100
+        podAffinityTerm:
+          topologyKey: kubernetes.io/hostname
+          labelSelector:
+            matchLabels:
+              {{- include "shoal.selectorLabels" (dict "ctx" .ctx "component" .component) | nindent 14 }}
 {{- end }}
+{{- end -}}
+
+{{/*
+Bytes of a size as users type it, read the way Shoal reads sizes (common's Sizes): plain bytes, Ki Mi Gi Ti Pi
+(powers of 1024) or k K M G T P (powers of 1000), an optional trailing B. Shell arithmetic and fio get the
+number, so "64M" means the same bytes in the helm test as it does to the daemons. Fails the render on
+anything else.
+*/}}
+{{- define "shoal.bytes" -}}
+{{- $v := . -}}
+{{- /* A number in a values file is a float64, which toString would print as 6.7108864e+07. */ -}}
+{{- if kindIs "float64" $v }}{{ $v = int64 $v }}{{ end -}}
+{{- $s := toString $v | trim -}}
+{{- if not (regexMatch "^[0-9]+(Ki|Mi|Gi|Ti|Pi|k|K|M|G|T|P)?B?$" $s) -}}
+{{- fail (printf "bad size %q: use bytes or a number with Ki, Mi, Gi, Ti, Pi (powers of 1024) or k, M, G, T, P (powers of 1000)" $s) -}}
+{{- end -}}
+{{- $units := dict "" 1 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "Pi" 1125899906842624
+  "k" 1000 "K" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "P" 1000000000000000 -}}
+{{- mul (regexFind "^[0-9]+" $s | int64) (get $units (regexReplaceAll "^[0-9]+|B$" $s "")) -}}
 {{- end -}}
 
 {{- define "shoal.imagePullSecrets" -}}

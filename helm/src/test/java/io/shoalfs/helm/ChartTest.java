@@ -6,26 +6,34 @@ import static io.shoalfs.helm.RenderedChart.containers;
 import static io.shoalfs.helm.RenderedChart.flagValue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
+import io.fabric8.kubernetes.api.model.Affinity;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.NodeSelectorRequirement;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
+import io.fabric8.kubernetes.api.model.PodAffinityTerm;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.WeightedPodAffinityTerm;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.storage.CSIDriver;
 import io.fabric8.kubernetes.api.model.storage.StorageClass;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
@@ -37,15 +45,19 @@ import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The chart, checked through the real Helm engine: lint, then the default render and renders with changed
@@ -80,11 +92,40 @@ class ChartTest {
   }
 
   @Test
+  void everyValueIsDocumented() throws Exception {
+    // A key is documented by a "# --" comment right above it (helm-docs' convention) or above a map it is in.
+    Pattern key = Pattern.compile("^( *)([A-Za-z0-9_]+):.*");
+    List<String> undocumented = new ArrayList<>();
+    List<String[]> open = new ArrayList<>(); // {indent, key, "true" when documented}, outermost first
+    boolean docComment = false;
+    for (String line : Files.readAllLines(RenderedChart.chartDir().resolve("values.yaml"))) {
+      String trimmed = line.strip();
+      if (trimmed.startsWith("#")) {
+        docComment |= trimmed.startsWith("# --");
+        continue;
+      }
+      Matcher m = key.matcher(line);
+      if (m.matches()) {
+        int indent = m.group(1).length();
+        open.removeIf(k -> Integer.parseInt(k[0]) >= indent);
+        boolean covered = docComment || open.stream().anyMatch(k -> k[2].equals("true"));
+        if (!covered) {
+          undocumented.add(String.join(".", open.stream().map(k -> k[1]).toList())
+              + (open.isEmpty() ? "" : ".") + m.group(2));
+        }
+        open.add(new String[] {String.valueOf(indent), m.group(2), String.valueOf(docComment)});
+      }
+      docComment = false;
+    }
+    assertEquals(List.of(), undocumented, "values.yaml keys without a # -- comment of their own or a parent's");
+  }
+
+  @Test
   void defaultRenderHasEveryComponent() {
     Set<String> kinds = defaults.objects.stream().map(HasMetadata::getKind).collect(Collectors.toCollection(TreeSet::new));
     assertTrue(kinds.containsAll(List.of("Service", "StatefulSet", "DaemonSet", "Deployment", "CSIDriver",
         "StorageClass", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Secret",
-        "PersistentVolumeClaim", "Job")), () -> "kinds rendered: " + kinds);
+        "PersistentVolumeClaim", "Job", "PodDisruptionBudget")), () -> "kinds rendered: " + kinds);
     defaults.one(StatefulSet.class, META);
     defaults.one(StatefulSet.class, "shoal-storage");
     defaults.one(DaemonSet.class, "shoal-csi-node");
@@ -311,12 +352,275 @@ class ChartTest {
     assertEquals(3, job.getSpec().getParallelism());
     PodSpec pod = job.getSpec().getTemplate().getSpec();
     assertEquals(pvc.getMetadata().getName(), pod.getVolumes().getFirst().getPersistentVolumeClaim().getClaimName());
-    String script = String.join("\n", pod.getContainers().getFirst().getArgs());
+    Container fio = pod.getContainers().getFirst();
+    String script = String.join("\n", fio.getArgs());
     assertTrue(script.contains("fio ") && script.contains("--verify_only"), script);
+    assertTrue(script.contains("/shared.dat") && script.contains("--offset=$((me * size))")
+        && script.contains("--offset=$((next * size))") && script.contains("--end_fsync=1"), script);
+    assertFalse(script.contains("--minimal"), "fio's summary is what a failed helm test shows");
+    assertEquals(String.valueOf(64L << 20), env(fio, "FILE_BYTES"));
+    assertEquals(String.valueOf(1L << 20), env(fio, "BLOCK_BYTES"));
+    assertEquals(mount(fio, env(fio, "DATA_DIR")).getName(), pod.getVolumes().getFirst().getName(),
+        "DATA_DIR is where the RWX volume is mounted");
 
     Job five = RenderedChart.render(Map.of("tests.pods", 5)).one(Job.class, "shoal-test-fio");
     assertEquals(5, five.getSpec().getCompletions());
     assertTrue(RenderedChart.render(Map.of("tests.enabled", false)).all(Job.class).isEmpty());
+  }
+
+  @Test
+  void everyHelmTestHookRunsWithTheSameAnnotations() {
+    Map<String, String> fio = defaults.one(Job.class, "shoal-test-fio").getMetadata().getAnnotations();
+    List<Job> hooks = defaults.all(Job.class).stream()
+        .filter(j -> "test".equals(j.getMetadata().getAnnotations().get(RenderedChart.HOOK))).toList();
+    assertEquals(List.of("shoal-test-fio", "shoal-test-ephemeral"),
+        hooks.stream().map(j -> j.getMetadata().getName()).sorted(Comparator.reverseOrder()).toList());
+    for (Job job : hooks) {
+      Map<String, String> a = job.getMetadata().getAnnotations();
+      assertEquals(fio.get("helm.sh/hook-weight"), a.get("helm.sh/hook-weight"), job.getMetadata().getName());
+      assertEquals("before-hook-creation,hook-succeeded", a.get("helm.sh/hook-delete-policy"),
+          job.getMetadata().getName());
+      assertEquals(0, job.getSpec().getBackoffLimit(), "a failed test pod fails the test, it is not retried");
+      assertEquals("Never", job.getSpec().getTemplate().getSpec().getRestartPolicy());
+    }
+  }
+
+  @Test
+  void helmTestScriptPassesWithRealFioFromThreePodsAtOnce(@TempDir Path tmp) throws Exception {
+    Container fio = smallFioJob().getSpec().getTemplate().getSpec().getContainers().getFirst();
+    Path data = Files.createDirectories(tmp.resolve("data"));
+    // The highest range written last: the file is then shorter than that pod's offset + size, which is when
+    // fio, left to lay the file out first, would unlink it and take the others' ranges with it.
+    Path late = HookScript.lateWritingFio(tmp.resolve("bin"), data.resolve("shared.dat"), 3);
+    List<HookScript.Result> pods = runFioPods(fio, data, tmp,
+        Map.of(2, Map.of("PATH", late + ":" + System.getenv("PATH"))));
+    for (int i = 0; i < 3; i++) {
+      HookScript.Result r = pods.get(i);
+      int next = (i + 1) % 3;
+      assertEquals(0, r.exit(), r::output);
+      assertTrue(r.output().contains("pod " + i + " verified pod " + next + "'s file"), r::output);
+      assertTrue(r.output().contains("pod " + i + " verified pod " + next + "'s range of the shared file"), r::output);
+      // The summary a user sees in the pod's log (fio's normal output, not --minimal's one line per job).
+      assertTrue(r.output().contains("Run status group"), r::output);
+    }
+    assertEquals(3 * SMALL_FILE, Files.size(data.resolve("shared.dat")), "three disjoint ranges, none lost");
+    for (int i = 0; i < 3; i++) {
+      assertEquals(SMALL_FILE, Files.size(data.resolve("pod-" + i + ".dat")));
+    }
+  }
+
+  @Test
+  void helmTestFailsWhenTheNextPodsRangeOfTheSharedFileDoesNotVerify(@TempDir Path tmp) throws Exception {
+    Container fio = smallFioJob().getSpec().getTemplate().getSpec().getContainers().getFirst();
+    Path data = Files.createDirectories(tmp.resolve("data"));
+    // Pod 0 verifies pod 1's range; one byte of it changes after pod 1 wrote it and before pod 0 reads it.
+    Path corrupting = HookScript.corruptingFio(tmp.resolve("bin"), data.resolve("shared.dat"), SMALL_BLOCK);
+    List<HookScript.Result> pods = runFioPods(fio, data, tmp,
+        Map.of(0, Map.of("PATH", corrupting + ":" + System.getenv("PATH"))));
+    HookScript.Result pod0 = pods.get(0);
+    assertTrue(pod0.exit() != 0, () -> "pod 0 passed on a corrupt range:\n" + pod0.output());
+    assertTrue(pod0.output().contains("pod 0 verified pod 1's file"), "the per-pod phase was fine: " + pod0.output());
+    assertFalse(pod0.output().contains("range of the shared file"), pod0::output);
+    assertTrue(pod0.output().contains("crc32c: verify failed"), () -> "fio's reason is in the log: " + pod0.output());
+    for (int i = 1; i < 3; i++) {
+      assertEquals(0, pods.get(i).exit(), pods.get(i)::output);
+    }
+  }
+
+  @Test
+  void ephemeralTestPodMountsAnInlineCsiVolumeThatSetsOnlyItsSize(@TempDir Path tmp) throws Exception {
+    Job job = defaults.one(Job.class, "shoal-test-ephemeral");
+    assertEquals("test", job.getMetadata().getAnnotations().get(RenderedChart.HOOK));
+    PodSpec pod = job.getSpec().getTemplate().getSpec();
+    Volume scratch = pod.getVolumes().stream().filter(v -> v.getCsi() != null).findFirst().orElseThrow();
+    assertEquals(DRIVER, scratch.getCsi().getDriver());
+    // The node plugin refuses any other attribute on an inline volume (EphemeralVolumes.sizeFrom).
+    assertEquals(Map.of("size", "256Mi"), scratch.getCsi().getVolumeAttributes());
+    assertTrue(pod.getVolumes().stream().noneMatch(v -> v.getPersistentVolumeClaim() != null), "no PVC: inline");
+    Container fio = pod.getContainers().getFirst();
+    assertEquals(scratch.getName(), mount(fio, env(fio, "DATA_DIR")).getName(), "DATA_DIR is the inline volume");
+    assertFalse(String.join("\n", fio.getArgs()).contains("--minimal"));
+    Map<String, Map<String, String>> labels = defaults.podLabels();
+    assertNotEquals(labels.get("Job/shoal-test-fio"), labels.get("Job/shoal-test-ephemeral"),
+        "the fio pods' anti-affinity is about each other");
+
+    RenderedChart custom = RenderedChart.render(Map.of("tests.ephemeral.size", "1Gi", "csi.driverName", "x.example"));
+    Volume customScratch = custom.one(Job.class, "shoal-test-ephemeral").getSpec().getTemplate().getSpec()
+        .getVolumes().getFirst();
+    assertEquals("x.example", customScratch.getCsi().getDriver());
+    assertEquals(Map.of("size", "1Gi"), customScratch.getCsi().getVolumeAttributes());
+
+    Container small = RenderedChart.render(smallFio()).one(Job.class, "shoal-test-ephemeral").getSpec()
+        .getTemplate().getSpec().getContainers().getFirst();
+    Path good = Files.createDirectories(tmp.resolve("good"));
+    HookScript.Result ok = HookScript.run(small, Map.of("DATA_DIR", good.toString()), tmp.resolve("good.log"));
+    assertEquals(0, ok.exit(), ok::output);
+    assertTrue(ok.output().contains("verified " + SMALL_FILE + " bytes on the inline ephemeral volume"), ok::output);
+    assertTrue(ok.output().contains("Run status group"), ok::output);
+    assertEquals(SMALL_FILE, Files.size(good.resolve("ephemeral.dat")));
+
+    Path bad = Files.createDirectories(tmp.resolve("bad"));
+    Path corrupting = HookScript.corruptingFio(tmp.resolve("bin"), bad.resolve("ephemeral.dat"), SMALL_BLOCK);
+    HookScript.Result failed = HookScript.run(small, Map.of("DATA_DIR", bad.toString(),
+        "PATH", corrupting + ":" + System.getenv("PATH")), tmp.resolve("bad.log"));
+    assertTrue(failed.exit() != 0, () -> "passed on a corrupt file:\n" + failed.output());
+    assertTrue(failed.output().contains("crc32c: verify failed"), failed::output);
+    assertFalse(failed.output().contains("verified "), failed::output);
+  }
+
+  @Test
+  void helmTestSizesAreReadLikeShoalReadsSizesAndCheckedAtRenderTime() {
+    Container fio = RenderedChart.render(Map.of("tests.fio.fileSize", "64M", "tests.fio.blockSize", "1M"))
+        .one(Job.class, "shoal-test-fio").getSpec().getTemplate().getSpec().getContainers().getFirst();
+    assertEquals("64000000", env(fio, "FILE_BYTES"), "M is 10^6, as --capacity and the ephemeral size read it");
+    assertEquals("1000000", env(fio, "BLOCK_BYTES"));
+    // A number in a values file reaches the templates as a float64: still plain bytes, not 6.7108864e+07.
+    Container fromFile = RenderedChart.renderWithValues("tests: {fio: {fileSize: 67108864, blockSize: 1048576}}\n")
+        .one(Job.class, "shoal-test-fio").getSpec().getTemplate().getSpec().getContainers().getFirst();
+    assertEquals("67108864", env(fromFile, "FILE_BYTES"));
+
+    Map<Map<String, Object>, String> refused = Map.of(
+        Map.of("tests.fio.fileSize", "64Mi", "tests.fio.blockSize", "3M"), "must be a positive multiple",
+        Map.of("tests.fio.fileSize", "64mb"), "bad size \"64mb\"",
+        Map.of("tests.pods", 10), "tests.size (1Gi) must hold",
+        Map.of("tests.ephemeral.size", "64Mi"), "must be smaller than tests.ephemeral.size");
+    for (Map.Entry<Map<String, Object>, String> e : refused.entrySet()) {
+      Exception x = assertThrows(Exception.class, () -> RenderedChart.renderYaml(e.getKey()), e.getKey()::toString);
+      assertTrue(x.getMessage().contains(e.getValue()), x::getMessage);
+    }
+  }
+
+  @Test
+  void metadataDisruptionBudgetLetsDrainsEvictOneReplicaAndSelectsOnlyMetadataPods() {
+    PodDisruptionBudget pdb = defaults.one(PodDisruptionBudget.class, META);
+    assertEquals(new IntOrString(1), pdb.getSpec().getMaxUnavailable());
+    assertNull(pdb.getSpec().getMinAvailable(), "one of maxUnavailable and minAvailable, not both");
+    StatefulSet sts = defaults.one(StatefulSet.class, META);
+    assertEquals(sts.getSpec().getSelector(), pdb.getSpec().getSelector());
+    for (Map.Entry<String, Map<String, String>> pod : defaults.podLabels().entrySet()) {
+      boolean selected = pod.getValue().entrySet().containsAll(pdb.getSpec().getSelector().getMatchLabels().entrySet());
+      assertEquals(pod.getKey().equals("StatefulSet/" + META), selected, pod.getKey() + " " + pod.getValue());
+    }
+
+    RenderedChart five = RenderedChart.render(Map.of("metadata.replicas", 5,
+        "metadata.podDisruptionBudget.maxUnavailable", 2));
+    assertEquals(new IntOrString(2), five.one(PodDisruptionBudget.class, META).getSpec().getMaxUnavailable());
+    for (int bad : new int[] {0, 2}) {
+      Exception x = assertThrows(Exception.class,
+          () -> RenderedChart.renderYaml(Map.of("metadata.podDisruptionBudget.maxUnavailable", bad)));
+      assertTrue(x.getMessage().contains("must be between 1 and 1 for 3 replicas"), x::getMessage);
+    }
+    assertTrue(RenderedChart.render(Map.of("metadata.podDisruptionBudget.enabled", false))
+        .all(PodDisruptionBudget.class).isEmpty());
+  }
+
+  @Test
+  void noDisruptionBudgetOnASingleMetadataReplica() {
+    RenderedChart one = RenderedChart.render(Map.of("metadata.replicas", 1, "replication", 1, "storage.replicas", 1));
+    assertEquals(1, one.one(StatefulSet.class, META).getSpec().getReplicas());
+    assertTrue(one.all(PodDisruptionBudget.class).isEmpty(), "a budget on one replica blocks every drain: "
+        + one.names());
+  }
+
+  @Test
+  void metadataAndStoragePodsSpreadOverNodesUnlessGivenAnAffinity() {
+    for (String name : List.of(META, "shoal-storage")) {
+      StatefulSet sts = defaults.one(StatefulSet.class, name);
+      Affinity affinity = sts.getSpec().getTemplate().getSpec().getAffinity();
+      assertNotNull(affinity, name);
+      assertNull(affinity.getNodeAffinity());
+      assertNull(affinity.getPodAffinity());
+      assertTrue(affinity.getPodAntiAffinity().getRequiredDuringSchedulingIgnoredDuringExecution().isEmpty(),
+          "preferred only: fewer nodes than replicas must still schedule");
+      List<WeightedPodAffinityTerm> preferred =
+          affinity.getPodAntiAffinity().getPreferredDuringSchedulingIgnoredDuringExecution();
+      assertEquals(1, preferred.size(), name);
+      PodAffinityTerm term = preferred.getFirst().getPodAffinityTerm();
+      assertEquals("kubernetes.io/hostname", term.getTopologyKey());
+      assertEquals(sts.getSpec().getSelector(), term.getLabelSelector(), name + " repels its own pods, only those");
+    }
+    assertNull(defaults.one(Deployment.class, "shoal-csi-controller").getSpec().getTemplate().getSpec().getAffinity());
+
+    String key = "metadata.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+        + ".nodeSelectorTerms[0].matchExpressions[0].";
+    RenderedChart custom = RenderedChart.render(Map.of(key + "key", "disk", key + "operator", "In",
+        key + "values[0]", "ssd"));
+    Affinity given = custom.one(StatefulSet.class, META).getSpec().getTemplate().getSpec().getAffinity();
+    assertNull(given.getPodAntiAffinity(), "a user's affinity replaces the default, it is not merged");
+    NodeSelectorRequirement req = given.getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution()
+        .getNodeSelectorTerms().getFirst().getMatchExpressions().getFirst();
+    assertEquals(List.of("disk", "In", List.of("ssd")), List.of(req.getKey(), req.getOperator(), req.getValues()));
+    assertNotNull(custom.one(StatefulSet.class, "shoal-storage").getSpec().getTemplate().getSpec().getAffinity()
+        .getPodAntiAffinity(), "storage keeps its default");
+  }
+
+  @Test
+  void volumeSnapshotClassOnlyWhereTheSnapshotApiIsOrWhenForced() {
+    // helm-java's template (0.0.21) has no --api-versions, and its offline render's capabilities are Helm's
+    // built-in API list, which never has snapshot.storage.k8s.io/v1: so the default render is the cluster
+    // without the snapshot CRDs, and force=true stands for the cluster that has them.
+    assertTrue(defaults.untyped("VolumeSnapshotClass").isEmpty(), "no class without the snapshot API");
+
+    RenderedChart forced = RenderedChart.render(Map.of("volumeSnapshotClass.force", true));
+    List<Map<String, Object>> classes = forced.untyped("VolumeSnapshotClass");
+    assertEquals(1, classes.size(), () -> String.join(", ", forced.names()));
+    Map<String, Object> vsc = classes.getFirst();
+    assertEquals("snapshot.storage.k8s.io/v1", vsc.get("apiVersion"));
+    assertEquals(DRIVER, vsc.get("driver"));
+    assertEquals("Delete", vsc.get("deletionPolicy"));
+    Map<?, ?> meta = (Map<?, ?>) vsc.get("metadata");
+    assertEquals("shoal", meta.get("name"));
+    assertNull(meta.get("namespace"), "cluster-scoped");
+    assertTrue(meta.get("annotations") == null
+        || !((Map<?, ?>) meta.get("annotations")).containsKey("snapshot.storage.kubernetes.io/is-default-class"));
+
+    Map<String, Object> custom = RenderedChart.render(Map.of("volumeSnapshotClass.force", true,
+        "volumeSnapshotClass.name", "fast", "volumeSnapshotClass.isDefault", true,
+        "volumeSnapshotClass.deletionPolicy", "Retain", "csi.driverName", "x.example"))
+        .untyped("VolumeSnapshotClass").getFirst();
+    assertEquals("x.example", custom.get("driver"));
+    assertEquals("Retain", custom.get("deletionPolicy"));
+    Map<?, ?> customMeta = (Map<?, ?>) custom.get("metadata");
+    assertEquals("fast", customMeta.get("name"));
+    assertEquals("true",
+        ((Map<?, ?>) customMeta.get("annotations")).get("snapshot.storage.kubernetes.io/is-default-class"));
+
+    assertTrue(RenderedChart.render(Map.of("volumeSnapshotClass.force", true, "volumeSnapshotClass.create", false))
+        .untyped("VolumeSnapshotClass").isEmpty(), "create: false wins over force");
+    Exception bad = assertThrows(Exception.class, () -> RenderedChart.renderYaml(
+        Map.of("volumeSnapshotClass.force", true, "volumeSnapshotClass.deletionPolicy", "Keep")));
+    assertTrue(bad.getMessage().contains("must be Delete or Retain"), bad::getMessage);
+  }
+
+  // ---- helpers
+
+  private static final long SMALL_FILE = 4L << 20;
+  private static final long SMALL_BLOCK = 64L << 10;
+
+  /** Test values small enough for fio to run them here in well under a second. */
+  private static Map<String, Object> smallFio() {
+    return Map.of("tests.fio.fileSize", "4Mi", "tests.fio.blockSize", "64Ki");
+  }
+
+  private static Job smallFioJob() {
+    return RenderedChart.render(smallFio()).one(Job.class, "shoal-test-fio");
+  }
+
+  /** The fio Job's three pods at once on one directory; extra env per index. Results by index. */
+  private static List<HookScript.Result> runFioPods(Container fio, Path data, Path tmp,
+      Map<Integer, Map<String, String>> extra) throws Exception {
+    List<Process> started = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      Map<String, String> env = new LinkedHashMap<>(Map.of("JOB_COMPLETION_INDEX", String.valueOf(i),
+          "DATA_DIR", data.toString()));
+      env.putAll(extra.getOrDefault(i, Map.of()));
+      started.add(HookScript.start(fio, env, tmp.resolve("pod-" + i + ".log")));
+    }
+    List<HookScript.Result> results = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      results.add(HookScript.finish(started.get(i), tmp.resolve("pod-" + i + ".log")));
+    }
+    return results;
   }
 
   // ---- helpers
@@ -376,8 +680,8 @@ class ChartTest {
         }
       }
     }
-    // meta, storage, csi-node, csi-controller, the helm test's fio pod
-    assertEquals(5, shoalContainers);
+    // meta, storage, csi-node, csi-controller, the helm test's fio pods and its ephemeral-volume pod
+    assertEquals(6, shoalContainers);
   }
 
   @SuppressWarnings("unchecked")

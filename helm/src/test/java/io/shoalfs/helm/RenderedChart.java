@@ -64,13 +64,31 @@ final class RenderedChart {
     return new RenderedChart(renderYaml(sets), null).parse();
   }
 
+  /**
+   * Renders with a values file as well: the only way to give a value the type a user's values file gives it
+   * (a number there is a float64 to the templates; --set makes it an int64).
+   */
+  static RenderedChart renderWithValues(String valuesYaml) {
+    try {
+      Path file = Files.createTempFile(Files.createDirectories(Path.of("target")), "values-", ".yaml");
+      Files.writeString(file, valuesYaml);
+      return new RenderedChart(template(Map.of()).withValuesFile(file.toAbsolutePath()).call(), null).parse();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   static String renderYaml(Map<String, Object> sets) {
+    return template(sets).call();
+  }
+
+  private static TemplateCommand template(Map<String, Object> sets) {
     TemplateCommand template = new Helm(chartWithVisibleHooks()).template().withName(RELEASE).withNamespace(NAMESPACE)
         .withKubeVersion(KUBE_VERSION);
     for (Map.Entry<String, Object> e : new LinkedHashMap<>(sets).entrySet()) {
       template = template.set(e.getKey(), e.getValue());
     }
-    return template.call();
+    return template;
   }
 
   private static Path visibleHooksCopy;
@@ -144,6 +162,28 @@ final class RenderedChart {
     all(Job.class).forEach(j -> specs.put("Job/" + j.getMetadata().getName(), j.getSpec().getTemplate().getSpec()));
     assertTrue(!specs.isEmpty(), "no pod templates rendered");
     return specs;
+  }
+
+  /** The labels of every pod template in the render, keyed like {@link #podSpecs()}. */
+  Map<String, Map<String, String>> podLabels() {
+    Map<String, Map<String, String>> labels = new LinkedHashMap<>();
+    all(StatefulSet.class).forEach(s -> labels.put("StatefulSet/" + s.getMetadata().getName(),
+        s.getSpec().getTemplate().getMetadata().getLabels()));
+    all(DaemonSet.class).forEach(d -> labels.put("DaemonSet/" + d.getMetadata().getName(),
+        d.getSpec().getTemplate().getMetadata().getLabels()));
+    all(Deployment.class).forEach(d -> labels.put("Deployment/" + d.getMetadata().getName(),
+        d.getSpec().getTemplate().getMetadata().getLabels()));
+    all(Job.class).forEach(j -> labels.put("Job/" + j.getMetadata().getName(),
+        j.getSpec().getTemplate().getMetadata().getLabels()));
+    return labels;
+  }
+
+  /** The objects of one kind that the fabric8 model has no class for (GenericKubernetesResource), as maps. */
+  @SuppressWarnings("unchecked")
+  List<Map<String, Object>> untyped(String kind) {
+    KubernetesSerialization serialization = new KubernetesSerialization();
+    return objects.stream().filter(o -> kind.equals(o.getKind()))
+        .map(o -> (Map<String, Object>) serialization.convertValue(o, Map.class)).toList();
   }
 
   static Stream<Container> containers(PodSpec spec) {
