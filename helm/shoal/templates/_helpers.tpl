@@ -42,6 +42,18 @@ app.kubernetes.io/instance: {{ .ctx.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
+{{/* `--metrics-listen` of a Shoal container: every interface of the pod, on metrics.port. */}}
+{{- define "shoal.metricsArgs" -}}
+- --metrics-listen
+- {{ printf "0.0.0.0:%d" (int .Values.metrics.port) }}
+{{- end -}}
+
+{{/* The container port that serves /metrics and /healthz. */}}
+{{- define "shoal.metricsPort" -}}
+- name: metrics
+  containerPort: {{ int .Values.metrics.port }}
+{{- end -}}
+
 {{- define "shoal.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}

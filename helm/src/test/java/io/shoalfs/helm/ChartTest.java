@@ -146,7 +146,7 @@ class ChartTest {
     assertEquals("None", headless.getSpec().getClusterIP());
     assertTrue(headless.getSpec().getPublishNotReadyAddresses());
     assertEquals(sts.getSpec().getSelector().getMatchLabels(), headless.getSpec().getSelector());
-    assertEquals(Map.of("raft", 9860, "client", 9861), ports(headless.getSpec().getPorts()));
+    assertEquals(Map.of("raft", 9860, "client", 9861, "metrics", 9090), ports(headless.getSpec().getPorts()));
 
     List<String> command = container(sts.getSpec().getTemplate().getSpec(), "meta").getArgs();
     assertEquals(List.of("shoal", "meta", "--id", "$(POD_NAME)"), command.subList(0, 4));
@@ -215,6 +215,55 @@ class ChartTest {
   }
 
   @Test
+  void everyShoalServerServesMetricsAndHealthOnTheMetricsPort() {
+    Map<String, PodSpec> specs = defaults.podSpecs();
+    List<String> servers = List.of("StatefulSet/shoal-meta", "StatefulSet/shoal-storage",
+        "Deployment/shoal-csi-controller", "DaemonSet/shoal-csi-node");
+    for (String where : servers) {
+      Container c = specs.get(where).getContainers().get(0);
+      assertEquals("0.0.0.0:9090", RenderedChart.flagValue(c.getArgs(), "--metrics-listen"), where);
+      assertTrue(c.getPorts().stream().anyMatch(p -> "metrics".equals(p.getName()) && p.getContainerPort() == 9090),
+          where + " names its metrics port");
+    }
+    // Readiness of the metadata replicas and the daemons is their own health, not an open port.
+    for (String where : List.of("StatefulSet/shoal-meta", "StatefulSet/shoal-storage")) {
+      var probe = specs.get(where).getContainers().get(0).getReadinessProbe().getHttpGet();
+      assertEquals("/healthz", probe.getPath(), where);
+      assertEquals("metrics", probe.getPort().getStrVal(), where);
+    }
+    // Every component has a Service with a port named metrics whose selector is exactly its pods'.
+    Map<String, Map<String, String>> podLabels = defaults.podLabels();
+    for (String where : servers) {
+      Map<String, String> labels = podLabels.get(where);
+      String component = labels.get("app.kubernetes.io/component");
+      assertTrue(defaults.all(Service.class).stream().anyMatch(svc -> labels.entrySet().containsAll(
+          svc.getSpec().getSelector().entrySet()) && component.equals(svc.getSpec().getSelector()
+              .get("app.kubernetes.io/component")) && svc.getSpec().getPorts().stream()
+              .anyMatch(p -> "metrics".equals(p.getName()))), "a metrics Service selects " + where);
+    }
+    assertTrue(defaults.untyped("ServiceMonitor").isEmpty(), "no ServiceMonitor unless asked for");
+
+    RenderedChart monitored = RenderedChart.render(Map.of("metrics.serviceMonitor.enabled", true,
+        "metrics.serviceMonitor.labels.release", "prom", "metrics.port", 9400));
+    List<Map<String, Object>> monitors = monitored.untyped("ServiceMonitor");
+    assertEquals(4, monitors.size());
+    for (Map<String, Object> m : monitors) {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> meta = (Map<String, Object>) m.get("metadata");
+      @SuppressWarnings("unchecked")
+      Map<String, Object> spec = (Map<String, Object>) m.get("spec");
+      assertEquals("prom", ((Map<?, ?>) meta.get("labels")).get("release"));
+      Map<?, ?> match = (Map<?, ?>) ((Map<?, ?>) spec.get("selector")).get("matchLabels");
+      List<Service> selected = monitored.all(Service.class).stream()
+          .filter(svc -> svc.getMetadata().getLabels().entrySet().containsAll(match.entrySet())).toList();
+      assertEquals(1, selected.size(), "one Service for " + meta.get("name") + ": " + selected);
+      assertTrue(selected.get(0).getSpec().getPorts().stream()
+          .anyMatch(p -> "metrics".equals(p.getName()) && p.getPort() == 9400), meta.get("name") + " port");
+      assertEquals("metrics", ((Map<?, ?>) ((List<?>) spec.get("endpoints")).get(0)).get("port"));
+    }
+  }
+
+  @Test
   void csiDriverAndStorageClassAgree() {
     CSIDriver driver = defaults.one(CSIDriver.class, DRIVER);
     assertFalse(driver.getSpec().getAttachRequired());
@@ -250,7 +299,7 @@ class ChartTest {
     Map<String, String> peers = peers(metaPeers(five));
     assertEquals(5, peers.size());
     assertEquals(META + "-4." + META + "." + NAMESPACE + ".svc.cluster.local:7000", peers.get(META + "-4"));
-    assertEquals(Map.of("raft", 7000, "client", 7001), ports(five.one(Service.class, META).getSpec().getPorts()));
+    assertEquals(Map.of("raft", 7000, "client", 7001, "metrics", 9090), ports(five.one(Service.class, META).getSpec().getPorts()));
     List<String> storageCmd = container(five.one(StatefulSet.class, "shoal-storage").getSpec().getTemplate().getSpec(), "storage").getArgs();
     assertEquals(String.join(",", peers.values()), flagValue(storageCmd, "--meta"));
   }
