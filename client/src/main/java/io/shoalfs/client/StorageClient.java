@@ -28,6 +28,7 @@ import java.util.concurrent.TimeUnit;
  * client never copies data to several daemons itself.
  */
 public final class StorageClient implements AutoCloseable {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(StorageClient.class);
   private static final long CALL_TIMEOUT_SECONDS = 30;
   /** How long the retry after UNAVAILABLE waits for a fresh connection to the daemon. */
   static final long RECONNECT_WAIT_MILLIS = 3000;
@@ -73,13 +74,55 @@ public final class StorageClient implements AutoCloseable {
    * daemon refused it as fenced: nothing was written.
    */
   public void write(ChunkRef chunk, int offset, ByteString data, boolean sync) throws IOException {
+    // The writer's CRC32C travels with the bytes; the daemon refuses bytes that changed on the way (DATA_LOSS,
+    // trailer shoal-transit) before anything is stored, and the write is sent again from this buffer.
     WriteChunkRequest.Builder req = WriteChunkRequest.newBuilder().setChunkId(chunk.getChunkId())
-        .setEpoch(chunk.getEpoch()).setToken(chunk.getToken()).setOffset(offset).setData(data).setSync(sync);
-    try {
-      call(chunk.getGroupId(), (st, g) -> st.writeChunk(req.setGroupId(g).build()));
-    } catch (StatusRuntimeException e) {
-      throw failed("write", chunk, e);
+        .setEpoch(chunk.getEpoch()).setToken(chunk.getToken()).setOffset(offset).setData(data).setSync(sync)
+        .setDataCrc32C(crc32c(data));
+    for (int attempt = 1; ; attempt++) {
+      try {
+        call(chunk.getGroupId(), (st, g) -> st.writeChunk(req.setGroupId(g).build()));
+        return;
+      } catch (StatusRuntimeException e) {
+        if (attempt < TRANSIT_ATTEMPTS && inTransit(e)) {
+          LOG.warn("write of chunk {}: bytes changed in transit (attempt {}); sending again",
+              Long.toUnsignedString(chunk.getChunkId()), attempt);
+          continue;
+        }
+        throw failed("write", chunk, e);
+      }
     }
+  }
+
+  /** Sends of one request whose bytes arrive changed (a transit CRC mismatch) before the error is final. */
+  static final int TRANSIT_ATTEMPTS = 3;
+  static final Metadata.Key<String> TRANSIT_KEY = Metadata.Key.of("shoal-transit", Metadata.ASCII_STRING_MARSHALLER);
+
+  private static boolean inTransit(StatusRuntimeException e) {
+    Metadata t = e.getTrailers();
+    return e.getStatus().getCode() == io.grpc.Status.Code.DATA_LOSS && t != null && t.get(TRANSIT_KEY) != null;
+  }
+
+  /** CRC32C (Castagnoli) of the bytes, without copying them. */
+  static int crc32c(ByteString bytes) {
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    for (java.nio.ByteBuffer b : bytes.asReadOnlyByteBufferList()) {
+      crc.update(b);
+    }
+    return (int) crc.getValue();
+  }
+
+  /** A reply whose bytes do not match the CRC32C the daemon sent with them: DATA_LOSS, read again. */
+  private static io.shoalfs.proto.storage.ReadChunkReply verified(io.shoalfs.proto.storage.ReadChunkReply r,
+      ChunkRef chunk) {
+    if (r.hasDataCrc32C() && crc32c(r.getData()) != r.getDataCrc32C()) {
+      Metadata m = new Metadata();
+      m.put(TRANSIT_KEY, "read");
+      throw io.grpc.Status.DATA_LOSS.withDescription("the " + r.getData().size() + " bytes read of chunk "
+          + Long.toUnsignedString(chunk.getChunkId()) + " do not match the daemon's CRC32C: changed in transit")
+          .asRuntimeException(m);
+    }
+    return r;
   }
 
   /**
@@ -120,10 +163,20 @@ public final class StorageClient implements AutoCloseable {
   public ByteString read(ChunkRef chunk, int offset, int length) throws IOException {
     ReadChunkRequest.Builder req = ReadChunkRequest.newBuilder()
         .setChunkId(chunk.getChunkId()).setOffset(offset).setLength(length);
-    try {
-      return call(chunk.getGroupId(), (st, g) -> st.readChunk(req.setGroupId(g).build())).getData();
-    } catch (StatusRuntimeException e) {
-      throw failed("read", chunk, e);
+    for (int attempt = 1; ; attempt++) {
+      try {
+        // A member whose reply fails its CRC32C is DATA_LOSS like a damaged copy: a replicated group's next
+        // member is asked; a daemon alone is asked again.
+        return call(chunk.getGroupId(), (st, g) -> verified(st.readChunk(req.setGroupId(g).build()), chunk))
+            .getData();
+      } catch (StatusRuntimeException e) {
+        if (attempt < TRANSIT_ATTEMPTS && inTransit(e)) {
+          LOG.warn("read of chunk {}: bytes changed in transit (attempt {}); reading again",
+              Long.toUnsignedString(chunk.getChunkId()), attempt);
+          continue;
+        }
+        throw failed("read", chunk, e);
+      }
     }
   }
 

@@ -41,6 +41,11 @@ public final class StorageCommand implements Callable<Integer> {
       description = "Address of the storage API; registered with the metadata service, so clients must reach it.")
   String listen;
 
+  @Option(names = "--advertise", paramLabel = "HOST:PORT",
+      description = "The storage API's address as clients dial it (registered with the metadata service), when it is "
+          + "not --listen (e.g. --listen 0.0.0.0:9870 --advertise POD.SERVICE:9870). Default: --listen.")
+  String advertise;
+
   @Option(names = "--raft-listen", paramLabel = "HOST:PORT",
       description = "Address of this daemon's Raft server for replicated storage groups. Default: none (the daemon "
           + "serves only groups of one, unreplicated).")
@@ -59,8 +64,12 @@ public final class StorageCommand implements Callable<Integer> {
     HostPort metricsAddr =
         metricsListen == null ? null : parse("--metrics-listen", () -> HostPort.parse(metricsListen));
     HostPort address = parse("--listen", () -> HostPort.parse(listen));
-    if (address.host().equals("0.0.0.0") || address.host().equals("::")) {
-      throw new UserError("--listen: " + address + " is registered for clients to dial; give a reachable host");
+    HostPort advertised = advertise == null ? null : parse("--advertise", () -> HostPort.parse(advertise));
+    HostPort dialed = advertised == null ? address : advertised;
+    if (dialed.host().equals("0.0.0.0") || dialed.host().equals("::")) {
+      throw new UserError((advertised == null ? "--listen: " : "--advertise: ") + dialed
+          + " is registered for clients to dial; give a reachable host" + (advertised == null
+              ? " (or listen on every interface and give that host with --advertise)" : ""));
     }
     if (id.isBlank()) {
       throw new UserError("--id must not be empty");
@@ -70,7 +79,7 @@ public final class StorageCommand implements Callable<Integer> {
     if (raft != null && raft.equals(address)) {
       throw new UserError("--raft-listen must differ from --listen (" + address + ")");
     }
-    StorageServer.Config cfg = new StorageServer.Config(id, meta, dir, address, capacityBytes(), raft);
+    StorageServer.Config cfg = new StorageServer.Config(id, meta, dir, address, capacityBytes(), raft, advertised);
 
     CountDownLatch stop = new CountDownLatch(1);
     Signals.onTerminate(stop::countDown);
@@ -98,7 +107,7 @@ public final class StorageCommand implements Callable<Integer> {
         }
         if (server.awaitRegistered(Duration.ofMillis(200))) {
           PrintWriter out = spec.commandLine().getOut();
-          out.println("ready: storage " + id + " " + address);
+          out.println("ready: storage " + id + " " + dialed);
           out.flush();
           break;
         }

@@ -51,16 +51,26 @@ public final class StorageServer implements AutoCloseable {
 
   /**
    * @param metaAddrs ADDRS: the metadata replicas' Raft addresses, as users type them
-   * @param listen where the storage API listens; also the address registered for clients, so it must be one
-   *     they can reach (not 0.0.0.0)
+   * @param listen where the storage API listens; also the address registered for clients unless
+   *     {@code advertise} is given, so then it must be one they can reach (not 0.0.0.0)
    * @param capacityBytes bytes of chunk data to accept; 0 = the free space of {@code dir}'s filesystem at start
    * @param raftListen where this daemon's Raft server for storage groups listens (null: it joins no group and
    *     serves only single-daemon groups)
+   * @param advertise the storage API's address as clients dial it (a Service name, a proxy); null: listen
    */
   public record Config(String id, String metaAddrs, Path dir, HostPort listen, long capacityBytes,
-      HostPort raftListen) {
+      HostPort raftListen, HostPort advertise) {
     public Config(String id, String metaAddrs, Path dir, HostPort listen, long capacityBytes) {
-      this(id, metaAddrs, dir, listen, capacityBytes, null);
+      this(id, metaAddrs, dir, listen, capacityBytes, null, null);
+    }
+
+    public Config(String id, String metaAddrs, Path dir, HostPort listen, long capacityBytes, HostPort raftListen) {
+      this(id, metaAddrs, dir, listen, capacityBytes, raftListen, null);
+    }
+
+    /** The address registered with the metadata service for clients. */
+    public HostPort advertised() {
+      return advertise == null ? listen : advertise;
     }
 
     public Config {
@@ -115,7 +125,8 @@ public final class StorageServer implements AutoCloseable {
     // counts it once (`shoal local` runs several daemons on one disk). A configured capacity is an allotment.
     String diskId = cfg.capacityBytes() == 0 ? diskId(cfg.dir()) : "";
     if (cfg.capacityBytes() == 0) {
-      cfg = new Config(cfg.id(), cfg.metaAddrs(), cfg.dir(), cfg.listen(), freeSpace(cfg.dir()), cfg.raftListen());
+      cfg = new Config(cfg.id(), cfg.metaAddrs(), cfg.dir(), cfg.listen(), freeSpace(cfg.dir()), cfg.raftListen(),
+          cfg.advertise());
     }
     WriteAuthority authority = new WriteAuthority(storedWriteKey(cfg.dir()));
     ChunkStore store = ChunkStore.open(cfg.dir().resolve("db"), cfg.capacityBytes());
@@ -252,7 +263,7 @@ public final class StorageServer implements AutoCloseable {
 
   private void register() {
     StorageDaemon self = StorageDaemon.newBuilder().setClusterId(storedClusterId())
-        .setId(cfg.id()).setAddress(cfg.listen().toString()).setCapacityBytes(cfg.capacityBytes()).setDiskId(diskId)
+        .setId(cfg.id()).setAddress(cfg.advertised().toString()).setCapacityBytes(cfg.capacityBytes()).setDiskId(diskId)
         .setRaftAddress(cfg.raftListen() == null ? "" : cfg.raftListen().toString())
         .build();
     try {

@@ -33,6 +33,8 @@ class StorageCommandTest {
             "--listen: bad address"),
         Arguments.of(List.of("--id", "a", "--meta", "127.0.0.1:9860", "--dir", "/tmp/x", "--listen", "0.0.0.0:7000"),
             "give a reachable host"),
+        Arguments.of(List.of("--id", "a", "--meta", "127.0.0.1:9860", "--dir", "/tmp/x", "--listen", "0.0.0.0:7000",
+            "--advertise", "0.0.0.0:7000"), "--advertise: 0.0.0.0:7000 is registered for clients to dial"),
         Arguments.of(List.of("--id", "a", "--meta", "", "--dir", "/tmp/x", "--listen", "127.0.0.1:7000"),
             "--meta: empty address list"),
         Arguments.of(List.of("--id", "a", "--meta", "127.0.0.1:x", "--dir", "/tmp/x", "--listen", "127.0.0.1:7000"),

@@ -141,9 +141,15 @@ public final class ChunkStateMachine extends BaseStateMachine {
     StorageLogEntry header = op.entry;
     ByteString data = ByteString.EMPTY;
     if (op.entry.hasWrite()) {
-      CRC32C crc = new CRC32C();
-      crc.update(op.data.asReadOnlyByteBuffer());
-      header = op.entry.toBuilder().setDataCrc32C((int) crc.getValue()).setDataLength(op.data.size()).build();
+      int crc;
+      if (op.entry.getWrite().hasDataCrc32C()) {
+        crc = op.entry.getWrite().getDataCrc32C(); // the writer's, which the service checked against these bytes
+      } else {
+        CRC32C c = new CRC32C();
+        c.update(op.data.asReadOnlyByteBuffer());
+        crc = (int) c.getValue();
+      }
+      header = op.entry.toBuilder().setDataCrc32C(crc).setDataLength(op.data.size()).build();
       data = UnsafeByteOperations.unsafeWrap(op.data.asReadOnlyByteBuffer());
     }
     TransactionContext.Builder b = TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request)
