@@ -14,7 +14,6 @@ import io.shoalfs.proto.meta.StorageGroup;
 import io.shoalfs.proto.meta.Subvolume;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.NettyChannelBuilder;
 import io.shoalfs.proto.storage.DaemonStatusReply;
 import io.shoalfs.proto.storage.DaemonStatusRequest;
 import io.shoalfs.proto.storage.StorageServiceGrpc;
@@ -42,7 +41,7 @@ public final class StatusCommand implements Callable<Integer> {
     ManagedChannel ch = null;
     try {
       HostPort hp = HostPort.parse(d.getAddress());
-      ch = NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext().build();
+      ch = io.shoalfs.common.net.Tls.channel(hp.host(), hp.port()).build();
       DaemonStatusReply r = StorageServiceGrpc.newBlockingStub(ch)
           .withDeadlineAfter(DAEMON_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
           .status(DaemonStatusRequest.getDefaultInstance());

@@ -34,7 +34,7 @@ class LocalClusterIT {
 
   @Test
   @Timeout(value = 20, unit = TimeUnit.MINUTES)
-  void dataWrittenThroughTheMountSurvivesARestart() throws Exception {
+  void dataWrittenThroughTheMountSurvivesARestartOverMutualTls() throws Exception {
     long seed = Long.getLong("shoal.seed", System.nanoTime());
     System.out.println("LocalClusterIT seed=" + seed + " (replay with -Dshoal.seed=" + seed + ")");
     Random random = new Random(seed);
@@ -44,10 +44,12 @@ class LocalClusterIT {
     random.nextBytes(big);
     Map<String, byte[]> small = smallFiles(random);
 
+    // Every component of both runs gets the cluster's certificate: every gRPC and Ratis port runs mutual TLS.
+    MutualTls tls = MutualTls.make(tmp.resolve("certs"));
     ShoalProcess first = null;
     ShoalProcess second = null;
     try {
-      first = ShoalProcess.start(tmp, "local", "--dir", data.toString(), "--mount", mnt.toString());
+      first = ShoalProcess.start(tmp, tls.env(), "local", "--dir", data.toString(), "--mount", mnt.toString());
       awaitStarted(first, mnt);
       writeBig(mnt.resolve("big.bin"), big);
       for (var e : small.entrySet()) {
@@ -58,9 +60,10 @@ class LocalClusterIT {
       verify(mnt, big, small);
       stopAndCheckClean(first, mnt);
 
-      second = ShoalProcess.start(tmp, "local", "--dir", data.toString(), "--mount", mnt.toString());
+      second = ShoalProcess.start(tmp, tls.env(), "local", "--dir", data.toString(), "--mount", mnt.toString());
       awaitStarted(second, mnt);
       verify(mnt, big, small);
+      tls.assertEveryPortRefusesStrangers(data);
       stopAndCheckClean(second, mnt);
     } finally {
       if (first != null) {

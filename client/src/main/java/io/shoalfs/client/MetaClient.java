@@ -5,7 +5,6 @@ import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.NettyChannelBuilder;
 import io.shoalfs.common.net.GrpcServers;
 import io.shoalfs.common.net.HostPort;
 import io.shoalfs.common.net.MetaAddresses;
@@ -404,8 +403,8 @@ public final class MetaClient implements AutoCloseable {
   }
 
   private ManagedChannel channel(HostPort target) {
-    return channels.computeIfAbsent(target, a -> NettyChannelBuilder.forAddress(a.host(), a.port())
-        .usePlaintext().maxInboundMessageSize(GrpcServers.MAX_MESSAGE_BYTES).build());
+    return channels.computeIfAbsent(target, a -> io.shoalfs.common.net.Tls.channel(a.host(), a.port())
+        .maxInboundMessageSize(GrpcServers.MAX_MESSAGE_BYTES).build());
   }
 
   private MetaServiceGrpc.MetaServiceBlockingStub stub(HostPort target) {

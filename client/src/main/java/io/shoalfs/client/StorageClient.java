@@ -4,7 +4,6 @@ import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.NettyChannelBuilder;
 import io.shoalfs.common.net.GrpcServers;
 import io.shoalfs.common.net.HostPort;
 import io.shoalfs.proto.meta.ChunkRef;
@@ -342,7 +341,7 @@ public final class StorageClient implements AutoCloseable {
   private ManagedChannel channel(String address) {
     return channels.computeIfAbsent(address, a -> {
       HostPort hp = HostPort.parse(a);
-      return NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext()
+      return io.shoalfs.common.net.Tls.channel(hp.host(), hp.port())
           .maxInboundMessageSize(GrpcServers.MAX_MESSAGE_BYTES).flowControlWindow(GrpcServers.FLOW_CONTROL_WINDOW)
           .build();
     });

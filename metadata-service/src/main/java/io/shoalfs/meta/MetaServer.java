@@ -28,7 +28,6 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.RaftConfigKeys;
-import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.RaftGroup;
@@ -186,7 +185,7 @@ public final class MetaServer implements AutoCloseable {
         .setServerId(RaftPeerId.valueOf(cfg.id()))
         .setGroup(RaftGroup.valueOf(GROUP_ID, peersOf(cfg)))
         .setProperties(properties(raftDir, raftAddr, tuning))
-        .setParameters(new Parameters())
+        .setParameters(io.shoalfs.raft.RaftDefaults.parameters())
         .setStateMachine(sm)
         .setOption(Files.isDirectory(raftDir.resolve(GROUP_ID.getUuid().toString()))
             ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)

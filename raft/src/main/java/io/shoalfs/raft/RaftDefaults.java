@@ -5,8 +5,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.RaftConfigKeys;
+import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.grpc.GrpcTlsConfig;
 import org.apache.ratis.rpc.SupportedRpcType;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.util.SizeInBytes;
@@ -30,6 +32,22 @@ public final class RaftDefaults {
   }
 
   private RaftDefaults() {}
+
+  /**
+   * Ratis's parameters for a server of this process: with TLS on ({@code common/net/Tls}), its server, its
+   * client and its admin endpoints all use the process's certificate and ask peers for theirs (mutual TLS), so
+   * a replica or daemon without a certificate from the cluster's CA cannot join, vote or append.
+   */
+  public static Parameters parameters() {
+    Parameters params = new Parameters();
+    io.shoalfs.common.net.Tls.identity().ifPresent(id -> {
+      GrpcTlsConfig tls = new GrpcTlsConfig(id.key(), id.chain().get(0), id.trusted(), true);
+      GrpcConfigKeys.Server.setTlsConf(params, tls);
+      GrpcConfigKeys.Client.setTlsConf(params, tls);
+      GrpcConfigKeys.Admin.setTlsConf(params, tls);
+    });
+    return params;
+  }
 
   public static RaftProperties base(Path storageDir, String host, int port, Timing t) {
     RaftProperties p = new RaftProperties();

@@ -80,8 +80,10 @@ public final class GrpcServers {
         new ThreadPoolExecutor.CallerRunsPolicy());
     List<ServerInterceptor> all = new ArrayList<>(List.of(interceptors));
     all.add(new CallLimit(limits.maxCalls()));
-    NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress(listen.host(), listen.port()))
-        .maxInboundMessageSize(MAX_MESSAGE_BYTES).flowControlWindow(FLOW_CONTROL_WINDOW).executor(executor);
+    // With TLS on (Tls), every client must show a certificate from the cluster's CA.
+    NettyServerBuilder b = Tls.secure(NettyServerBuilder.forAddress(new InetSocketAddress(listen.host(),
+        listen.port()))).maxInboundMessageSize(MAX_MESSAGE_BYTES).flowControlWindow(FLOW_CONTROL_WINDOW)
+        .executor(executor);
     for (BindableService s : services) {
       b.addService(ServerInterceptors.intercept(s, all));
     }

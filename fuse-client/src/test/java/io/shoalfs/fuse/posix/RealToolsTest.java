@@ -210,9 +210,9 @@ class RealToolsTest {
     ChildProcess.run(volume.base(), STEP, PosixVolume.PYTHON, script, "--create", dirA.resolve("db").toString())
         .ok();
     try (ChildProcess wa = ChildProcess.start(volume.base(), List.of(PosixVolume.PYTHON, script,
-        dirA.resolve("db").toString(), "a", "500"));
+        dirA.resolve("db").toString(), "a", "300"));
         ChildProcess wb = ChildProcess.start(volume.base(), List.of(PosixVolume.PYTHON, script,
-            dirB.resolve("db").toString(), "b", "500"))) {
+            dirB.resolve("db").toString(), "b", "300"))) {
       int ea = wa.waitFor(STEP);
       int eb = wb.waitFor(STEP);
       assertEquals(0, ea, "writer on mount A: " + wa.output());
@@ -221,7 +221,7 @@ class RealToolsTest {
     for (Path dir : List.of(dirA, dirB)) {
       String check = ChildProcess.run(volume.base(), STEP, PosixVolume.PYTHON, script, "--check",
           dir.resolve("db").toString()).ok().output();
-      assertEquals("rows a 500\nrows b 500\ntotal 1000\nintegrity ok", check.strip(), "database read through "
+      assertEquals("rows a 300\nrows b 300\ntotal 600\nintegrity ok", check.strip(), "database read through "
           + dir);
     }
   }

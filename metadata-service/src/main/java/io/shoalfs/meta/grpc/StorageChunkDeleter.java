@@ -3,7 +3,6 @@ package io.shoalfs.meta.grpc;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.NettyChannelBuilder;
 import io.shoalfs.common.ChunkTokens;
 import io.shoalfs.common.net.HostPort;
 import io.shoalfs.meta.raft.ChunkDeleter;
@@ -87,7 +86,7 @@ public final class StorageChunkDeleter implements ChunkDeleter {
       close();
     }
     return channels.computeIfAbsent(address,
-        a -> NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext().build());
+        a -> io.shoalfs.common.net.Tls.channel(hp.host(), hp.port()).build());
   }
 
   @Override

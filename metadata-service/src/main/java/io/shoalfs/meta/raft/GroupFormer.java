@@ -2,7 +2,6 @@ package io.shoalfs.meta.raft;
 
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.NettyChannelBuilder;
 import io.shoalfs.common.net.HostPort;
 import io.shoalfs.meta.core.Daemons;
 import io.shoalfs.proto.meta.Code;
@@ -354,7 +353,7 @@ public final class GroupFormer implements AutoCloseable {
   private ManagedChannel channel(String address) {
     return channels.computeIfAbsent(address, a -> {
       HostPort hp = HostPort.parse(a);
-      return NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext().build();
+      return io.shoalfs.common.net.Tls.channel(hp.host(), hp.port()).build();
     });
   }
 

@@ -100,6 +100,7 @@ public final class StorageGroups implements AutoCloseable {
         .setServerId(RaftPeerId.valueOf(daemonId))
         .setGroup(RaftGroup.emptyGroup())
         .setProperties(p)
+        .setParameters(io.shoalfs.raft.RaftDefaults.parameters())
         .setStateMachineRegistry(gid -> new ChunkStateMachine(store, pool, g::onCorrupt))
         // Groups joined before are found in dir and recovered by Ratis itself; so is its empty placeholder.
         .setOption(java.nio.file.Files.isDirectory(dir.resolve(RaftGroup.emptyGroup().getGroupId().getUuid().toString()))
@@ -392,7 +393,7 @@ public final class StorageGroups implements AutoCloseable {
   private io.grpc.ManagedChannel peer(String address) {
     return peers.computeIfAbsent(address, a -> {
       HostPort hp = HostPort.parse(a);
-      return io.grpc.netty.NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext()
+      return io.shoalfs.common.net.Tls.channel(hp.host(), hp.port())
           .maxInboundMessageSize(io.shoalfs.common.net.GrpcServers.MAX_MESSAGE_BYTES)
           .flowControlWindow(io.shoalfs.common.net.GrpcServers.FLOW_CONTROL_WINDOW).build();
     });
