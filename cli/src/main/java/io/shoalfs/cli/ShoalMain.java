@@ -31,6 +31,7 @@ public final class ShoalMain implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
+    Cli.logLevelFromEnvironment();
     ParentWatch.startIfRequested();
     int code = Cli.run(new ShoalMain(), args);
     System.exit(code);

@@ -78,17 +78,24 @@ public final class StorageClient implements AutoCloseable {
     WriteChunkRequest.Builder req = WriteChunkRequest.newBuilder().setChunkId(chunk.getChunkId())
         .setEpoch(chunk.getEpoch()).setToken(chunk.getToken()).setOffset(offset).setData(data).setSync(sync)
         .setDataCrc32C(crc32c(data));
+    resent("write", chunk, (st, g) -> st.writeChunk(req.setGroupId(g).build()));
+  }
+
+  /**
+   * {@link #call} on the chunk's group, sent again (up to {@link #TRANSIT_ATTEMPTS} in all) while its bytes
+   * arrive changed, a transit CRC mismatch either way; any other failure, or the last one, is final.
+   */
+  private <T> T resent(String what, ChunkRef chunk, Rpc<T> rpc) throws IOException {
     for (int attempt = 1; ; attempt++) {
       try {
-        call(chunk.getGroupId(), (st, g) -> st.writeChunk(req.setGroupId(g).build()));
-        return;
+        return call(chunk.getGroupId(), rpc);
       } catch (StatusRuntimeException e) {
         if (attempt < TRANSIT_ATTEMPTS && inTransit(e)) {
-          LOG.warn("write of chunk {}: bytes changed in transit (attempt {}); sending again",
+          LOG.warn("{} of chunk {}: bytes changed in transit (attempt {}); sending it again", what,
               Long.toUnsignedString(chunk.getChunkId()), attempt);
           continue;
         }
-        throw failed("write", chunk, e);
+        throw failed(what, chunk, e);
       }
     }
   }
@@ -162,21 +169,9 @@ public final class StorageClient implements AutoCloseable {
   public ByteString read(ChunkRef chunk, int offset, int length) throws IOException {
     ReadChunkRequest.Builder req = ReadChunkRequest.newBuilder()
         .setChunkId(chunk.getChunkId()).setOffset(offset).setLength(length);
-    for (int attempt = 1; ; attempt++) {
-      try {
-        // A member whose reply fails its CRC32C is DATA_LOSS like a damaged copy: a replicated group's next
-        // member is asked; a daemon alone is asked again.
-        return call(chunk.getGroupId(), (st, g) -> verified(st.readChunk(req.setGroupId(g).build()), chunk))
-            .getData();
-      } catch (StatusRuntimeException e) {
-        if (attempt < TRANSIT_ATTEMPTS && inTransit(e)) {
-          LOG.warn("read of chunk {}: bytes changed in transit (attempt {}); reading again",
-              Long.toUnsignedString(chunk.getChunkId()), attempt);
-          continue;
-        }
-        throw failed("read", chunk, e);
-      }
-    }
+    // A member whose reply fails its CRC32C is DATA_LOSS like a damaged copy: a replicated group's next member
+    // is asked; a daemon alone is asked again.
+    return resent("read", chunk, (st, g) -> verified(st.readChunk(req.setGroupId(g).build()), chunk)).getData();
   }
 
   /**

@@ -39,7 +39,9 @@ public final class ChunkTokens {
       throw new IllegalArgumentException("a write key has " + KEY_BYTES + " bytes");
     }
     try {
-      Mac mac = Mac.getInstance("HmacSHA256");
+      // One Mac per thread, kept: Mac.getInstance looks the provider up, and this runs on every daemon
+      // mutation and every alloc_chunk apply. init() with the key resets it for this use.
+      Mac mac = MACS.get();
       mac.init(new SecretKeySpec(key, "HmacSHA256"));
       mac.update(ByteBuffer.allocate(1 + 8 + 8).put((byte) op.ordinal()).putLong(chunkId).putLong(epoch).flip());
       byte[] full = mac.doFinal();
@@ -49,8 +51,17 @@ public final class ChunkTokens {
     }
   }
 
+  private static final ThreadLocal<Mac> MACS = ThreadLocal.withInitial(() -> {
+    try {
+      return Mac.getInstance("HmacSHA256");
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
+    }
+  });
+
   /** Whether {@code token} is {@code op}'s token for {@code chunkId} at {@code epoch} (constant time). */
   public static boolean verify(byte[] key, Op op, long chunkId, long epoch, byte[] token) {
-    return token != null && token.length == TOKEN_BYTES && MessageDigest.isEqual(sign(key, op, chunkId, epoch), token);
+    return token != null && token.length == TOKEN_BYTES
+        && MessageDigest.isEqual(sign(key, op, chunkId, epoch), token);
   }
 }

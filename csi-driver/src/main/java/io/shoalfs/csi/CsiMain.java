@@ -7,6 +7,7 @@ public final class CsiMain {
   private CsiMain() {}
 
   public static void main(String[] args) {
+    Cli.logLevelFromEnvironment();
     // gRPC asks netty for TCP keep-alive on every channel, which a unix socket does not have; netty warns about
     // it on each connection. Set before the first logger exists; an explicit setting still wins.
     if (System.getProperty("org.slf4j.simpleLogger.log.io.netty.bootstrap") == null) {

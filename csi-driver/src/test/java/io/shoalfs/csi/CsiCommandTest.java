@@ -33,11 +33,17 @@ class CsiCommandTest {
   }
 
   private Process csi(String... args) throws Exception {
+    return csi(java.util.Map.of(), args);
+  }
+
+  private Process csi(java.util.Map<String, String> env, String... args) throws Exception {
     List<String> cmd = new ArrayList<>(MountProcesses.currentJava());
     cmd.add(CsiMain.class.getName());
     cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).redirectError(tmp.resolve("stderr.txt").toFile())
-        .redirectOutput(tmp.resolve("stdout.txt").toFile()).start();
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(tmp.resolve("stderr.txt").toFile())
+        .redirectOutput(tmp.resolve("stdout.txt").toFile());
+    pb.environment().putAll(env);
+    Process p = pb.start();
     started.add(p);
     return p;
   }
@@ -76,6 +82,18 @@ class CsiCommandTest {
     assertFalse(Files.exists(socket), "socket removed");
     assertEquals(List.of("ready: csi unix://" + socket), Files.readAllLines(tmp.resolve("stdout.txt")),
         "exactly one line on stdout");
+  }
+
+  @Test
+  void logsAtTheLevelTheEnvironmentGives() throws Exception {
+    Path socket = tmp.resolve("plugin/csi.sock");
+    Process p = csi(java.util.Map.of("SHOAL_LOG_LEVEL", "warn"), "--endpoint", "unix://" + socket, "--node-id",
+        "n1", "--meta", "127.0.0.1:" + Ports.freePortPair(), "--node", "--state-dir", tmp.resolve("state").toString());
+    assertEquals(List.of("ready: csi unix://" + socket), awaitStdout(p), "stderr: " + stderr());
+    p.destroy();
+    assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+    // At info the driver logs "listening on unix://..." and "stopped serving": at warn, neither.
+    assertFalse(stderr().contains("[INFO]"), "no INFO line at SHOAL_LOG_LEVEL=warn: " + stderr());
   }
 
   @Test

@@ -7,6 +7,7 @@ public final class MountMain {
   private MountMain() {}
 
   public static void main(String[] args) {
+    Cli.logLevelFromEnvironment();
     System.exit(Cli.run(new MountCommand(), args));
   }
 }

@@ -7,6 +7,7 @@ public final class MetaMain {
   private MetaMain() {}
 
   public static void main(String[] args) {
+    Cli.logLevelFromEnvironment();
     System.exit(Cli.run(new MetaCommand(), args));
   }
 }

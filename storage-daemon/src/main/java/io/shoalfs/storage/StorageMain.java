@@ -7,6 +7,7 @@ public final class StorageMain {
   private StorageMain() {}
 
   public static void main(String[] args) {
+    Cli.logLevelFromEnvironment();
     System.exit(Cli.run(new StorageCommand(), args));
   }
 }

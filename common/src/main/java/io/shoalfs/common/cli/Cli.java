@@ -10,6 +10,26 @@ import picocli.CommandLine;
 public final class Cli {
   private Cli() {}
 
+  /**
+   * {@code SHOAL_LOG_LEVEL} (trace, debug, info, warn, error; the chart's {@code logLevel}) as the default log
+   * level, unless {@code -Dorg.slf4j.simpleLogger.defaultLogLevel} says otherwise. Call it first in a
+   * {@code main}, before any logger exists: SLF4J's simple logger reads its level once.
+   */
+  public static void logLevelFromEnvironment() {
+    String level = System.getenv("SHOAL_LOG_LEVEL");
+    String property = "org.slf4j.simpleLogger.defaultLogLevel";
+    if (level == null || level.isBlank() || System.getProperty(property) != null) {
+      return;
+    }
+    String l = level.trim().toLowerCase(java.util.Locale.ROOT);
+    if (java.util.List.of("trace", "debug", "info", "warn", "error").contains(l)) {
+      System.setProperty(property, l);
+    } else {
+      System.err.println("shoal: SHOAL_LOG_LEVEL='" + level + "' is not one of trace, debug, info, warn, error;"
+          + " logging at info");
+    }
+  }
+
   public static CommandLine commandLine(Object command) {
     CommandLine cl = new CommandLine(command);
     cl.setParameterExceptionHandler((ex, args) -> {

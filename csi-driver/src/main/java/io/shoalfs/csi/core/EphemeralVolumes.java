@@ -284,15 +284,7 @@ public final class EphemeralVolumes {
   }
 
   private Optional<Record> load(String volumeId) throws CsiError.Internal {
-    Path f = file(volumeId);
-    if (!Files.exists(f)) {
-      return Optional.empty();
-    }
-    try {
-      return Optional.of(parse(StateFiles.read(f)));
-    } catch (IOException | RuntimeException e) {
-      throw new CsiError.Internal("unreadable ephemeral volume record " + f + ": " + e.getMessage(), e);
-    }
+    return StateFiles.load(file(volumeId), EphemeralVolumes::parse, "ephemeral volume record");
   }
 
   List<Record> list() {

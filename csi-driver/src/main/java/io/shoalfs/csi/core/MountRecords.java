@@ -33,15 +33,7 @@ public final class MountRecords {
   }
 
   public Optional<Record> load(Path stagingPath) throws CsiError.Internal {
-    Path f = file(stagingPath);
-    if (!Files.exists(f)) {
-      return Optional.empty();
-    }
-    try {
-      return Optional.of(parse(StateFiles.read(f)));
-    } catch (IOException | RuntimeException e) {
-      throw new CsiError.Internal("unreadable mount record " + f + ": " + e.getMessage(), e);
-    }
+    return StateFiles.load(file(stagingPath), MountRecords::parse, "mount record");
   }
 
   /** Every record, in no particular order; unreadable ones are skipped (they name no usable mount). */

@@ -23,6 +23,19 @@ import java.util.Properties;
 final class StateFiles {
   private StateFiles() {}
 
+  /** The record in {@code f} parsed by {@code parse}; empty if there is none; INTERNAL naming it if unreadable. */
+  static <T> java.util.Optional<T> load(Path f, java.util.function.Function<Properties, T> parse, String what)
+      throws CsiError.Internal {
+    if (!Files.exists(f)) {
+      return java.util.Optional.empty();
+    }
+    try {
+      return java.util.Optional.of(parse.apply(read(f)));
+    } catch (IOException | RuntimeException e) {
+      throw new CsiError.Internal("unreadable " + what + " " + f + ": " + e.getMessage(), e);
+    }
+  }
+
   static Properties read(Path f) throws IOException {
     Properties p = new Properties();
     try (Reader r = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {

@@ -54,19 +54,18 @@ final class AllocChunk {
       if (writeKey != null) {
         copy.setCopyFromToken(token(writeKey, ChunkTokens.Op.FENCE, old.getChunkId(), 0));
       }
-      return MetaReply.newBuilder().setChunks(ChunksReply.newBuilder().addChunks(signed(tx, copy))).build();
+      return MetaReply.newBuilder().setChunks(ChunksReply.newBuilder().addChunks(signed(writeKey, copy))).build();
     }
-    return MetaReply.newBuilder().setChunks(ChunksReply.newBuilder().addChunks(signed(tx, ChunkRef.newBuilder()
-        .setIndex(r.getIndex()).setChunkId(chunk.getChunkId()).setGroupId(chunk.getGroupId())
-        .setLo(chunk.getLo()).setHi(chunk.getHi()).setEpoch(chunk.getEpoch())))).build();
+    return MetaReply.newBuilder().setChunks(ChunksReply.newBuilder().addChunks(signed(RegisterDaemon.writeKey(tx),
+        ChunkRef.newBuilder().setIndex(r.getIndex()).setChunkId(chunk.getChunkId()).setGroupId(chunk.getGroupId())
+            .setLo(chunk.getLo()).setHi(chunk.getHi()).setEpoch(chunk.getEpoch())))).build();
   }
 
   /**
    * {@code ref} with its write token (the writer's authority on the daemons). Without a write key (no daemon
    * ever registered through a leader that gives one) the token stays empty and daemons refuse the writes.
    */
-  private static ChunkRef.Builder signed(Tx tx, ChunkRef.Builder ref) {
-    byte[] key = RegisterDaemon.writeKey(tx);
+  private static ChunkRef.Builder signed(byte[] key, ChunkRef.Builder ref) {
     return key == null ? ref : ref.setToken(token(key, ChunkTokens.Op.WRITE, ref.getChunkId(), ref.getEpoch()));
   }
 
